@@ -1,0 +1,57 @@
+"""The Docker engine the image builds talk to: check it answers, start `dockerd` when it does not."""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from .errors import PrerequisiteError
+from .progress import say
+from .runner import start_background
+
+DOCKERD_LOG = Path("/var/log/deployproof/dockerd.log")
+START_TIMEOUT = 60.0
+
+
+def ensure_docker(timeout: float = START_TIMEOUT):  # -> docker.DockerClient
+    """Return a client of a daemon that answers `ping`, starting `dockerd` in the background if needed.
+
+    Machines without systemd (CI containers, ours) have dockerd installed but not running.
+    """
+    try:
+        import docker
+    except ImportError as exc:
+        raise PrerequisiteError("the docker SDK for Python is not installed",
+                                "pip install docker (the version pinned in deployproof/versions.py: DOCKER_SDK)") from exc
+
+    client = _answering_client(docker)
+    if client is not None:
+        return client
+    dockerd = shutil.which("dockerd")
+    if dockerd is None:
+        raise PrerequisiteError("the docker daemon is not running and dockerd is not installed",
+                                "apt-get install docker.io (then run this again; it starts dockerd itself)")
+    say(f"docker daemon not answering; starting {dockerd} (log: {DOCKERD_LOG})")
+    process = start_background([dockerd], log_path=DOCKERD_LOG)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise PrerequisiteError(f"dockerd exited with code {process.returncode} while starting",
+                                    f"read {DOCKERD_LOG}; dockerd needs root and a kernel with overlayfs/cgroups")
+        client = _answering_client(docker)
+        if client is not None:
+            say(f"✓ docker daemon answering after {timeout - (deadline - time.monotonic()):.1f}s")
+            return client
+        time.sleep(0.5)
+    raise PrerequisiteError(f"dockerd started but did not answer within {timeout:.0f}s",
+                            f"read {DOCKERD_LOG}; check `docker info`")
+
+
+def _answering_client(docker):
+    try:
+        client = docker.from_env(timeout=300)
+        client.ping()
+        return client
+    except Exception:  # any connection failure means "not answering yet"
+        return None

@@ -1,0 +1,3 @@
+module deployproof.local/pause
+
+go 1.22
