@@ -1,0 +1,1 @@
+"""HTTP routes: health, task REST, chat."""

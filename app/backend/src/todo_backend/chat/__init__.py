@@ -1,0 +1,1 @@
+"""The chat assistant: an agent that manages tasks only through MCP tool calls."""
