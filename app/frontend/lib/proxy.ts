@@ -1,0 +1,110 @@
+// Streams a request to the backend and the answer back. Used by app/api/[...path] and app/mcp.
+import { tokenForRequest } from "./auth";
+import { backendUrl } from "./env";
+
+// Request headers passed to the backend as they came (Authorization handled separately).
+const FORWARD_REQUEST_HEADERS = [
+  "content-type",
+  "accept",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "last-event-id",
+  "x-request-id",
+];
+
+// Response headers passed back to the caller.
+const FORWARD_RESPONSE_HEADERS = [
+  "content-type",
+  "x-served-by",
+  "x-request-id",
+  "mcp-session-id",
+  "mcp-protocol-version",
+  "cache-control",
+  "location",
+  "www-authenticate",
+  "retry-after",
+];
+
+const CONNECT_TIMEOUT_MS = Number(process.env.BACKEND_TIMEOUT_MS || 120_000);
+
+export function jsonError(status: number, error: string, reason: string, extra: Record<string, unknown> = {}) {
+  return Response.json({ error, reason, ...extra }, { status, headers: { "cache-control": "no-store" } });
+}
+
+function describeFetchError(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.name === "TimeoutError" || e?.name === "AbortError") return `no answer within ${CONNECT_TIMEOUT_MS} ms`;
+  const code = e?.cause?.code;
+  const msg = e?.cause?.message || e?.message || String(err);
+  return code ? `${code}: ${msg}` : msg;
+}
+
+/**
+ * Forward `req` to `${BACKEND_URL}${path}${query}`.
+ * Authorization: the caller's header if present, else the session user's JWT (from the cookie), else none.
+ */
+export async function proxyToBackend(req: Request, path: string): Promise<Response> {
+  const incoming = new URL(req.url);
+  const base = backendUrl();
+  const target = `${base}${path}${incoming.search}`;
+
+  const headers = new Headers();
+  for (const name of FORWARD_REQUEST_HEADERS) {
+    const v = req.headers.get(name);
+    if (v !== null) headers.set(name, v);
+  }
+  const fwdFor = req.headers.get("x-forwarded-for");
+  if (fwdFor) headers.set("x-forwarded-for", fwdFor);
+
+  const authz = req.headers.get("authorization");
+  if (authz) {
+    headers.set("authorization", authz);
+  } else {
+    try {
+      const token = await tokenForRequest(req.headers);
+      if (token) headers.set("authorization", `Bearer ${token}`);
+    } catch (err) {
+      console.error("[proxy] could not get a token for the session:", err);
+      return jsonError(503, "auth_unavailable", `could not read the session: ${describeFetchError(err)}`);
+    }
+  }
+
+  const method = req.method.toUpperCase();
+  const hasBody = !["GET", "HEAD"].includes(method) && req.body !== null;
+
+  // Abort if the backend does not answer (headers) in time, or when the caller goes away.
+  const ctl = new AbortController();
+  const timer = setTimeout(() => ctl.abort(new DOMException("timeout", "TimeoutError")), CONNECT_TIMEOUT_MS);
+  const onClientAbort = () => ctl.abort(req.signal.reason);
+  req.signal?.addEventListener?.("abort", onClientAbort, { once: true });
+
+  let upstream: Response;
+  try {
+    upstream = await fetch(target, {
+      method,
+      headers,
+      body: hasBody ? req.body : undefined,
+      redirect: "manual",
+      signal: ctl.signal,
+      cache: "no-store",
+      // Required by Node's fetch to stream a request body.
+      ...(hasBody ? { duplex: "half" } : {}),
+    } as RequestInit);
+  } catch (err) {
+    clearTimeout(timer);
+    return jsonError(502, "backend_unreachable", `backend ${base} unreachable: ${describeFetchError(err)}`);
+  }
+  clearTimeout(timer);
+
+  const out = new Headers();
+  for (const name of FORWARD_RESPONSE_HEADERS) {
+    const v = upstream.headers.get(name);
+    if (v !== null) out.set(name, v);
+  }
+  // A redirect to the backend's own address would leak an internal URL: make it relative.
+  const loc = out.get("location");
+  if (loc && loc.startsWith(base)) out.set("location", loc.slice(base.length) || "/");
+  if (!out.has("cache-control")) out.set("cache-control", "no-store");
+  const noBody = method === "HEAD" || upstream.status === 204 || upstream.status === 304;
+  return new Response(noBody ? null : upstream.body, { status: upstream.status, headers: out });
+}
