@@ -1,0 +1,111 @@
+"""`deployproof doctor`: check the prerequisites and print, for each missing piece, the command that installs it."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from .runner import run
+from .providers.embedded.cluster import PORTS_BY_NUMBER, ports_in_use
+
+APT_PACKAGES = "docker.io containerd runc containernetworking-plugins iptables conntrack socat debootstrap postgresql chromium chromium-driver iproute2 kmod"
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _which(binary: str, fix: str, name: str | None = None) -> Check:
+    found = shutil.which(binary)
+    return Check(name or binary, bool(found), found or "not found", "" if found else fix)
+
+
+def _go_check() -> Check:
+    go = shutil.which("go")
+    if not go:
+        return Check("go >= 1.24", False, "not found", "install Go >= 1.24 and put it on PATH (builds Kubernetes from source)")
+    version = run([go, "env", "GOVERSION"], check=False, quiet=True).stdout.strip()
+    parts = version.removeprefix("go").split(".")
+    ok = len(parts) >= 2 and (int(parts[0]), int(parts[1])) >= (1, 24)
+    return Check("go >= 1.24", ok, version, "" if ok else "install Go >= 1.24")
+
+
+def _cgroups() -> Check:
+    root = Path("/sys/fs/cgroup")
+    if (root / "cgroup.controllers").exists():
+        return Check("cgroups", True, "cgroup v2 (unified)")
+    needed = ("cpu", "cpuacct", "cpuset", "memory", "pids")
+    missing = [c for c in needed if not (root / c).is_dir()]
+    return Check("cgroups", not missing, "cgroup v1: " + ("all needed hierarchies mounted" if not missing else f"missing {missing}"),
+                 "" if not missing else f"mount the missing hierarchies, e.g. mount -t cgroup -o {missing[0]} {missing[0]} /sys/fs/cgroup/{missing[0]}")
+
+
+# How each kernel feature shows itself, whether built in or a loaded module.
+KERNEL_FEATURES = {
+    "br_netfilter": lambda: Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists(),
+    "overlay": lambda: "overlay" in Path("/proc/filesystems").read_text(),
+}
+
+
+def _kernel_module(module: str) -> Check:
+    present = KERNEL_FEATURES[module]
+    ok = present()
+    if not ok and os.geteuid() == 0:
+        run(["modprobe", module], check=False, quiet=True)
+        ok = present()
+    return Check(f"kernel feature {module}", ok, "available" if ok else "missing",
+                 "" if ok else f"modprobe {module} (apt-get install kmod; the kernel must provide it)")
+
+
+def _docker() -> Check:
+    if not shutil.which("dockerd"):
+        return Check("docker engine", False, "dockerd not installed", "apt-get install -y docker.io")
+    try:
+        import docker
+
+        docker.from_env(timeout=5).ping()
+        return Check("docker engine", True, "dockerd answers")
+    except Exception:  # noqa: BLE001 - any failure means "not running"
+        return Check("docker engine", True, "installed, not running (started on demand)")
+
+
+def checks() -> list[Check]:
+    apt = f"apt-get update && apt-get install -y {APT_PACKAGES}"
+    results = [
+        Check("root", os.geteuid() == 0, f"uid {os.geteuid()}", "" if os.geteuid() == 0 else "run as root (sudo -E …) for the embedded provider"),
+        Check("linux", platform.system() == "Linux", platform.system(), "" if platform.system() == "Linux" else "the embedded provider needs Linux; use minikube elsewhere"),
+        _cgroups(),
+        _kernel_module("br_netfilter"),
+        _kernel_module("overlay"),
+        _which("iptables", apt),
+        _which("conntrack", apt),
+        _which("runc", apt),
+        Check("CNI plugins", Path("/usr/lib/cni/bridge").exists(), "/usr/lib/cni", "" if Path("/usr/lib/cni/bridge").exists() else apt),
+        _which("ip", apt),
+        _docker(),
+        _go_check(),
+        _which("node", "install Node.js 20 (frontend build)", "node"),
+        _which("chromium", apt),
+    ]
+    taken = ports_in_use()
+    results.append(Check("cluster ports free", not taken,
+                         "all free" if not taken else ", ".join(f"{PORTS_BY_NUMBER[p]} {p}" for p in taken),
+                         "" if not taken else "stop what listens there (ss -ltnp), or `deployproof cluster down` for an old embedded cluster"))
+    return results
+
+
+def print_report(results: list[Check]) -> bool:
+    width = max(len(c.name) for c in results)
+    for c in results:
+        mark = "ok " if c.ok else "MISSING"
+        print(f"  {mark:7} {c.name:{width}}  {c.detail}")
+        if not c.ok and c.fix:
+            print(f"  {'':7} {'':{width}}  → {c.fix}")
+    return all(c.ok for c in results)

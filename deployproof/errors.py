@@ -1,0 +1,31 @@
+"""Errors that name their cause and the fix."""
+
+
+class DeployProofError(Exception):
+    """Base error: `cause` says what went wrong, `fix` what to do about it."""
+
+    def __init__(self, cause: str, fix: str = "") -> None:
+        self.cause = cause
+        self.fix = fix
+        super().__init__(f"{cause}\n  fix: {fix}" if fix else cause)
+
+
+class PrerequisiteError(DeployProofError):
+    """A tool, permission or kernel feature the operation needs is missing."""
+
+
+class CommandError(DeployProofError):
+    """A subprocess failed; carries the command, exit code and stderr tail."""
+
+    def __init__(self, cmd: list[str], returncode: int, stderr_tail: str, fix: str = "") -> None:
+        self.cmd = cmd
+        self.returncode = returncode
+        self.stderr_tail = stderr_tail
+        shown = " ".join(cmd)
+        if len(shown) > 300:
+            shown = shown[:300] + " …"
+        super().__init__(f"command failed (exit {returncode}): {shown}\n{stderr_tail}", fix)
+
+
+class WaitTimeout(DeployProofError, TimeoutError):
+    """A wait ran past its deadline; says what it waited for and what it saw last."""

@@ -1,0 +1,64 @@
+"""The cluster provider interface: what the suite needs from any Kubernetes it deploys to."""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class ClusterInfo:
+    """How a provider describes itself (the report header and `cluster status` print this)."""
+
+    provider: str
+    kubeconfig: Path
+    context: str
+    details: dict[str, str] = field(default_factory=dict)
+
+
+class Provider(abc.ABC):
+    """One kind of cluster: embedded, minikube, kind or existing.
+
+    `up` creates the cluster or reuses a healthy one; `down` removes what `up`
+    created (an existing cluster is never removed).
+    """
+
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    def up(self) -> dict[str, float]:
+        """Bring the cluster up or reuse it; return seconds per step."""
+
+    @abc.abstractmethod
+    def down(self) -> list[str]:
+        """Tear the cluster down; return the problems met (empty when clean)."""
+
+    @abc.abstractmethod
+    def kubeconfig(self) -> Path:
+        """Path of a kubeconfig whose current context is this cluster."""
+
+    @abc.abstractmethod
+    def context(self) -> str:
+        """Name of the kubeconfig context to use."""
+
+    @abc.abstractmethod
+    def load_images(self, tags: list[str]) -> None:
+        """Make locally built docker images available to the cluster's nodes."""
+
+    @abc.abstractmethod
+    def node_port_url(self, node_port: int) -> str:
+        """URL at which the host reaches a NodePort service."""
+
+    @abc.abstractmethod
+    def collect_diagnostics(self, folder: Path) -> list[str]:
+        """Copy provider-level logs (component logs, node state) into `folder`; return problems met."""
+
+    @abc.abstractmethod
+    def describe(self) -> ClusterInfo:
+        """Provider name, kubeconfig, context and details such as versions."""
+
+    def status(self) -> dict:
+        """A short health summary (default: the description)."""
+        info = self.describe()
+        return {"provider": info.provider, "kubeconfig": str(info.kubeconfig), "context": info.context, **info.details}

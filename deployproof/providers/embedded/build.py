@@ -1,0 +1,224 @@
+"""Build the embedded cluster's upstream components from source through the Go module proxy.
+
+Each component lands in its own cache folder named by its pinned version (and the Go
+version), so a warm run finds it and skips the build; a bump in versions.py rebuilds.
+Kubernetes cannot be `go install`ed (its go.mod replaces the staging modules with
+local paths), so it is built inside a generated wrapper module that maps each
+staging module to its published tag. etcd's main module has relative replaces too,
+so it gets a wrapper with a two-line main that calls etcdmain.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from ... import versions
+from ...errors import PrerequisiteError
+from ...paths import cache_dir
+from ...progress import say, step
+from ...runner import run, run_streaming
+
+GO_FIX = "install Go >= 1.24 and put it on PATH (Debian 12's golang-go is too old)"
+
+
+@dataclass(frozen=True)
+class Component:
+    name: str
+    version: str
+    binaries: tuple[str, ...]
+
+
+COMPONENTS = (
+    Component("kubernetes", versions.KUBERNETES, versions.KUBERNETES_COMMANDS),
+    Component("containerd", versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
+    Component("etcd", versions.ETCD, ("etcd",)),
+    Component("coredns", versions.COREDNS, ("coredns",)),
+    Component("metrics-server", versions.METRICS_SERVER, ("metrics-server",)),
+    Component("helm", versions.HELM, ("helm",)),
+    Component("crictl", versions.CRICTL, ("crictl",)),
+)
+
+
+def go_version() -> str:
+    go = shutil.which("go")
+    if not go:
+        raise PrerequisiteError("Go is not installed; the embedded cluster is built from source", GO_FIX)
+    out = run([go, "env", "GOVERSION"], quiet=True).stdout.strip()
+    return out
+
+
+def component_dir(component: Component) -> Path:
+    return cache_dir() / "bin" / f"{component.name}-{component.version}-{go_version()}"
+
+
+def binary(name: str) -> Path:
+    """Path of a built binary by name (builds nothing; see ensure_built)."""
+    for component in COMPONENTS:
+        if name in component.binaries:
+            return component_dir(component) / name
+    raise KeyError(name)
+
+
+def is_built(component: Component) -> bool:
+    return (component_dir(component) / ".complete").exists()
+
+
+def ensure_built(only: tuple[str, ...] = ()) -> dict[str, float]:
+    """Build every missing component (or those named in `only`); return seconds per build."""
+    timings: dict[str, float] = {}
+    for component in COMPONENTS:
+        if only and component.name not in only:
+            continue
+        if is_built(component):
+            say(f"{component.name} {component.version}: cached in {component_dir(component)}")
+            continue
+        with step(f"build {component.name} {component.version} from source", timings):
+            _build(component)
+    return timings
+
+
+def _build(component: Component) -> None:
+    target = component_dir(component)
+    work = cache_dir() / "work" / f"{component.name}-{component.version}"
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    work.mkdir(parents=True, exist_ok=True)
+    builder = _BUILDERS[component.name]
+    builder(component, work, staging)
+    for name in component.binaries:
+        if not (staging / name).exists():
+            raise PrerequisiteError(f"build of {component.name} did not produce {name}", f"see {work}/build.log")
+    (staging / ".complete").write_text(json.dumps({"version": component.version, "built": time.time()}))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def _go_env() -> dict[str, str]:
+    # Static binaries: they run in FROM-scratch images and on any host.
+    return {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GO111MODULE": "on"}
+
+
+def _wrapper_build(
+    component: Component,
+    work: Path,
+    out: Path,
+    *,
+    module: str,
+    packages: list[str],
+    ldflags: str = "-s -w",
+    tags: str = "",
+    replaces: tuple[str, ...] = (),
+    go_directive: str = "1.24.0",
+) -> None:
+    """Build `packages` of `module`@version inside a generated wrapper module.
+
+    A wrapper is needed whenever the upstream go.mod has replace/exclude directives
+    (which `go install pkg@version` refuses); using it for every component keeps one
+    build path. tools.go (never compiled: build tag) makes `go mod tidy` resolve them.
+    """
+    lines = [f"module deployproof.local/{component.name}-build", f"go {go_directive}", f"require {module} {component.version}"]
+    lines += [f"replace {r}" for r in replaces]
+    (work / "go.mod").write_text("\n".join(lines) + "\n")
+    (work / "go.sum").unlink(missing_ok=True)
+    imports = "\n".join(f'\t_ "{pkg}"' for pkg in packages if pkg != ".")
+    (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
+    run_streaming(["go", "mod", "tidy"], cwd=work, env=_go_env(), log_path=work / "tidy.log", label=f"go mod tidy ({component.name})")
+    args = ["go", "build", "-trimpath", "-ldflags", ldflags]
+    if tags:
+        args += ["-tags", tags]
+    # With several packages, -o names a folder and each command keeps its name.
+    target = str(out) + "/" if len(packages) > 1 else str(out / component.binaries[0])
+    run_streaming(
+        [*args, "-o", target, *packages],
+        cwd=work,
+        env=_go_env(),
+        log_path=work / "build.log",
+        label=f"go build ({component.name})",
+        fix=f"see {work}/build.log",
+    )
+
+
+def _build_kubernetes(component: Component, work: Path, out: Path) -> None:
+    version = component.version
+    run(["go", "mod", "download", "-json", f"{versions.KUBERNETES_MODULE}@{version}"], cwd=work, env=_go_env(), quiet=True)
+    gomodcache = Path(run(["go", "env", "GOMODCACHE"], quiet=True).stdout.strip())
+    upstream = (gomodcache / "cache/download" / versions.KUBERNETES_MODULE / "@v" / f"{version}.mod").read_text()
+    go_line = re.search(r"^go (\S+)$", upstream, re.M)
+    staging = re.findall(r"^\s*(k8s\.io/[\w.-]+) => \./staging/", upstream, re.M)
+    staging_tag = "v0." + version.lstrip("v").split(".", 1)[1]  # v1.34.4 -> v0.34.4
+    major, minor = version.lstrip("v").split(".")[:2]
+    values = {
+        "gitVersion": version,
+        "gitMajor": major,
+        "gitMinor": minor,
+        "gitCommit": "0000000000000000000000000000000000000000",
+        "gitTreeState": "clean",
+        "buildDate": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    ldflags = ["-s", "-w"]
+    for pkg in ("k8s.io/component-base/version", "k8s.io/client-go/pkg/version"):
+        ldflags += [f"-X {pkg}.{key}={value}" for key, value in values.items()]
+    _wrapper_build(
+        component, work, out,
+        module=versions.KUBERNETES_MODULE,
+        packages=[f"{versions.KUBERNETES_MODULE}/cmd/{cmd}" for cmd in component.binaries],
+        ldflags=" ".join(ldflags),
+        replaces=tuple(f"{mod} => {mod} {staging_tag}" for mod in staging),
+        go_directive=go_line.group(1) if go_line else "1.24.0",
+    )
+
+
+def _build_etcd(component: Component, work: Path, out: Path) -> None:
+    # The etcd root module (the usual main) has relative replaces; etcdmain is the real entry point.
+    (work / "main.go").write_text(
+        'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n'
+    )
+    _wrapper_build(component, work, out, module=versions.ETCD_SERVER_MODULE, packages=["."])
+
+
+def _build_containerd(component: Component, work: Path, out: Path) -> None:
+    mod = versions.CONTAINERD_MODULE
+    ldflags = f"-s -w -X {mod}/version.Version={component.version} -X {mod}/version.Revision=deployproof"
+    # no_btrfs: avoids cgo headers, so the build is static.
+    _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/{n}" for n in component.binaries],
+                   ldflags=ldflags, tags="no_btrfs")
+
+
+def _build_coredns(component: Component, work: Path, out: Path) -> None:
+    mod = versions.COREDNS_MODULE
+    _wrapper_build(component, work, out, module=mod, packages=[mod], ldflags=f"-s -w -X {mod}/coremain.GitCommit=deployproof")
+
+
+def _build_metrics_server(component: Component, work: Path, out: Path) -> None:
+    mod = versions.METRICS_SERVER_MODULE
+    _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/metrics-server"],
+                   ldflags=f"-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion={component.version}")
+
+
+def _build_helm(component: Component, work: Path, out: Path) -> None:
+    mod = versions.HELM_MODULE
+    ldflags = f"-s -w -X {mod}/internal/version.version={component.version} -X {mod}/internal/version.gitTreeState=clean"
+    _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/helm"], ldflags=ldflags)
+
+
+def _build_crictl(component: Component, work: Path, out: Path) -> None:
+    mod = versions.CRICTL_MODULE
+    _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/crictl"],
+                   ldflags=f"-s -w -X {mod}/pkg/version.Version={component.version}")
+
+
+_BUILDERS = {
+    "kubernetes": _build_kubernetes,
+    "containerd": _build_containerd,
+    "etcd": _build_etcd,
+    "coredns": _build_coredns,
+    "metrics-server": _build_metrics_server,
+    "helm": _build_helm,
+    "crictl": _build_crictl,
+}

@@ -1,0 +1,204 @@
+"""Tear-down of the embedded cluster: stop exactly what we started, then remove what it left.
+
+Order matters: stop the control loops first (nothing new gets scheduled), then the
+kubelet, then remove every pod sandbox through containerd (CNI releases addresses,
+veths and network namespaces), then the rest. Each part is best effort and its
+problem is gathered, so one stuck mount does not leave everything else behind.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Callable
+
+from ...paths import state_dir
+from ...progress import say, step
+from ...runner import run
+from . import build, host, processes
+
+if TYPE_CHECKING:
+    from .cluster import EmbeddedCluster
+
+OUR_CHAIN_PREFIXES = ("KUBE-", "CNI-")
+LAST_LOGS = Path("/var/log/deployproof/last-cluster")
+
+
+def tear_down(cluster: "EmbeddedCluster") -> list[str]:
+    problems: list[str] = []
+    if not cluster.layout.root.exists() and not cluster.layout.containerd_state.exists():
+        say("no embedded cluster state found; nothing to tear down")
+        return problems
+    for name, action in _STEPS:
+        try:
+            with step(f"down: {name}", cluster.timings):
+                action(cluster, problems)
+        except Exception as exc:  # noqa: BLE001 - gather and go on: leave as little as possible behind
+            problems.append(f"{name}: {exc}")
+    if problems:
+        say("tear-down finished with problems:\n  - " + "\n  - ".join(problems))
+    return problems
+
+
+def _stop_control_loops(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    for component in ("kube-scheduler", "kube-controller-manager", "kubelet"):
+        processes.stop(cluster.layout, component)
+
+
+def _remove_pods(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    if not processes.running(cluster.layout).get("containerd"):
+        return
+    crictl = [str(build.binary("crictl")), "--runtime-endpoint", f"unix://{cluster.layout.containerd_socket}", "--timeout", "60s"]
+    # rmp -fa stops each sandbox (CNI DEL: veth, address and netns released) and removes it.
+    out = run([*crictl, "rmp", "-fa"], check=False, quiet=True)
+    if out.returncode != 0:
+        problems.append(f"crictl rmp: {out.stderr.strip()[-300:]}")
+
+
+def _stop_proxy_and_runtime(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    processes.stop(cluster.layout, "kube-proxy")
+    if build.is_built(build.COMPONENTS[0]):
+        run([str(build.binary("kube-proxy")), "--cleanup"], check=False, quiet=True)
+    processes.stop(cluster.layout, "containerd")
+    socket = str(cluster.layout.containerd_socket)
+    # Shims outlive containerd by design; ours name our socket in their command line.
+    for pid in _pids_with_cmdline(lambda cmd: "containerd-shim" in cmd and socket in cmd):
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+
+
+def _stop_control_plane(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    for component in ("kube-apiserver", "etcd"):
+        processes.stop(cluster.layout, component)
+    leftover = [name for name, alive in processes.running(cluster.layout).items() if alive]
+    if leftover:
+        problems.append("still running: " + ", ".join(leftover))
+
+
+def _unmount(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    roots = (str(cluster.layout.root), str(cluster.layout.containerd_state))
+    mounts = [m for m in _mount_points() if m.startswith(roots)]
+    for mount in sorted(mounts, key=len, reverse=True):
+        if run(["umount", mount], check=False, quiet=True).returncode != 0:
+            if run(["umount", "-l", mount], check=False, quiet=True).returncode != 0:
+                problems.append(f"could not unmount {mount}")
+
+
+def _remove_network(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    net = cluster.net
+    # Network namespaces left by a crashed run (normally CNI DEL removed them).
+    created_after = _started_at(cluster)
+    for netns in sorted(Path("/var/run/netns").glob("cni-*")) if Path("/var/run/netns").exists() else []:
+        if netns.stat().st_mtime >= created_after:
+            run(["ip", "netns", "delete", netns.name], check=False, quiet=True)
+    links = run(["ip", "-o", "link", "show", "master", net.bridge], check=False, quiet=True).stdout
+    for veth in re.findall(r"^\d+: ([^:@]+)", links, re.M):
+        run(["ip", "link", "del", veth], check=False, quiet=True)
+    run(["ip", "link", "del", net.bridge], check=False, quiet=True)
+    _remove_iptables_chains(cluster, problems)
+
+
+def _remove_iptables_chains(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    preexisting = set(host.HostChanges(cluster.layout).data.get("preexisting_chains", []))
+    for table in ("filter", "nat", "mangle"):
+        rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
+        ours = {
+            line.split()[1] for line in rules
+            if line.startswith("-N ") and line.split()[1].startswith(OUR_CHAIN_PREFIXES) and f"{table}/{line.split()[1]}" not in preexisting
+        }
+        if not ours:
+            continue
+        # First every rule that jumps into one of our chains from a chain not ours, then the chains.
+        for line in rules:
+            jump = re.search(r" -j (\S+)", line)
+            if line.startswith("-A ") and jump and jump.group(1) in ours and line.split()[1] not in ours:
+                run(["iptables", "-w", "-t", table, "-D", *line.split()[1:]], check=False, quiet=True)
+        for chain in ours:
+            run(["iptables", "-w", "-t", table, "-F", chain], check=False, quiet=True)
+        for chain in ours:
+            if run(["iptables", "-w", "-t", table, "-X", chain], check=False, quiet=True).returncode != 0:
+                problems.append(f"iptables {table}/{chain} could not be removed")
+
+
+def _restore_host(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    problems.extend(host.restore(cluster.layout, cluster.net))
+
+
+def _remove_state(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    if cluster.layout.logs.exists():
+        shutil.rmtree(LAST_LOGS, ignore_errors=True)
+        shutil.copytree(cluster.layout.logs, LAST_LOGS)
+        say(f"component logs of this cluster kept in {LAST_LOGS}")
+    for path in (cluster.layout.root, cluster.layout.containerd_state):
+        shutil.rmtree(path, ignore_errors=True)
+        if path.exists():
+            problems.append(f"could not remove {path}")
+
+
+def _pids_with_cmdline(match: Callable[[str], bool]) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if match(cmd):
+            found.append(int(proc.name))
+    return found
+
+
+def _mount_points() -> list[str]:
+    points = []
+    for line in Path("/proc/self/mounts").read_text().splitlines():
+        parts = line.split()
+        if len(parts) > 1:
+            points.append(parts[1].replace("\\040", " "))
+    return points
+
+
+def _started_at(cluster: "EmbeddedCluster") -> float:
+    try:
+        return cluster.layout.root.stat().st_ctime - 60
+    except OSError:
+        return time.time()
+
+
+def leftovers(cluster: "EmbeddedCluster") -> list[str]:
+    """What of ours is still on the machine (used by tests after `down`)."""
+    found = []
+    for name, (pid, binary) in processes.recorded(cluster.layout).items():
+        if processes.is_running(pid, binary):
+            found.append(f"process {name} ({pid})")
+    bin_root = str(build.component_dir(build.COMPONENTS[0]).parent)
+    for pid in _pids_with_cmdline(lambda cmd: cmd.startswith(bin_root)):
+        found.append(f"process {pid} from {bin_root}")
+    roots = (str(cluster.layout.root), str(cluster.layout.containerd_state))
+    found += [f"mount {m}" for m in _mount_points() if m.startswith(roots)]
+    for table in ("filter", "nat", "mangle"):
+        chains = [line.split()[1] for line in run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines() if line.startswith("-N ")]
+        found += [f"iptables {table}/{c}" for c in chains if c.startswith(OUR_CHAIN_PREFIXES) or c == cluster.net.forward_chain]
+    for iface in (cluster.net.bridge, cluster.net.node_interface):
+        if run(["ip", "link", "show", iface], check=False, quiet=True).returncode == 0:
+            found.append(f"interface {iface}")
+    if cluster.layout.root.exists():
+        found.append(f"state dir {cluster.layout.root}")
+    return found
+
+
+_STEPS = [
+    ("stop scheduler, controller-manager and kubelet", _stop_control_loops),
+    ("remove pod sandboxes", _remove_pods),
+    ("stop kube-proxy and containerd", _stop_proxy_and_runtime),
+    ("stop kube-apiserver and etcd", _stop_control_plane),
+    ("unmount", _unmount),
+    ("remove network (netns, veths, bridge, iptables chains)", _remove_network),
+    ("restore host settings", _restore_host),
+    ("remove state", _remove_state),
+]

@@ -1,0 +1,50 @@
+"""The one place where every pinned version lives.
+
+Everything the embedded cluster builds from source, and every image the
+suite builds, reads its version from here, so a bump is a one-line change
+and the build cache (keyed by these values) is invalidated by it.
+"""
+
+KUBERNETES = "v1.34.4"  # runs on cgroup v1 by default (>=1.35 would need failCgroupV1: false)
+CONTAINERD = "v1.7.35"  # Debian's 1.6.20 is below what k8s >= 1.32 wants
+ETCD = "v3.5.35"
+COREDNS = "v1.14.7"
+METRICS_SERVER = "v0.8.0"
+HELM = "v3.19.5"
+CRICTL = "v1.34.0"
+
+# Go modules of the upstream projects (fetched through the Go module proxy).
+KUBERNETES_MODULE = "k8s.io/kubernetes"
+CONTAINERD_MODULE = "github.com/containerd/containerd"
+ETCD_SERVER_MODULE = "go.etcd.io/etcd/server/v3"
+COREDNS_MODULE = "github.com/coredns/coredns"
+METRICS_SERVER_MODULE = "sigs.k8s.io/metrics-server"
+HELM_MODULE = "helm.sh/helm/v3"
+CRICTL_MODULE = "sigs.k8s.io/cri-tools"
+
+# Kubernetes commands built together in one `go build` so shared packages compile once.
+KUBERNETES_COMMANDS = (
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubelet",
+    "kube-proxy",
+    "kubectl",
+)
+
+# Tags of the images built locally for the embedded cluster's add-ons.
+PAUSE_IMAGE = "deployproof/pause:3.10-local"
+COREDNS_IMAGE = f"deployproof/coredns:{COREDNS}"
+METRICS_SERVER_IMAGE = f"deployproof/metrics-server:{METRICS_SERVER}"
+
+# Images (dockerfiles/, deployproof/images.py, deployproof/baseimages.py).
+# Official base images, used where a container registry is reachable (`--base official`).
+PYTHON_OFFICIAL_BASE = "python:3.11-slim-bookworm"
+NODE_OFFICIAL_BASE = "node:20-bookworm-slim"
+POSTGRES_OFFICIAL_BASE = "postgres:15-bookworm"
+# Their locally built equivalents (`--base local`): Debian packages of this suite via debootstrap.
+DEBIAN_SUITE = "bookworm"
+DEBIAN_PYTHON = "3.11"  # Debian 12's python3.11, same minor as PYTHON_OFFICIAL_BASE
+DEBIAN_POSTGRES = "15"  # Debian 12's postgresql-15, same major as POSTGRES_OFFICIAL_BASE
+NODE_MAJOR = "20"  # the host's node binary is copied into the local base; Debian 12 only has 18
+DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
