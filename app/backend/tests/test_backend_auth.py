@@ -1,0 +1,148 @@
+"""Every way a token can be wrong, in both modes: shared-secret HS256 and Better Auth style JWKS (EdDSA, RS256)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import httpx
+import jwt
+import pytest
+
+from backend_testkit.tokens import HS_SECRET, SigningKey, hs256_token, tampered, unsigned_token
+from conftest import make_settings
+from todo_backend.auth import AuthError, TokenVerifier
+
+
+class Mode:
+    """How to sign good and bad tokens for one server."""
+
+    def __init__(self, name, server, good, wrong_key, key=None):  # type: ignore[no-untyped-def]
+        self.name, self.server, self.good, self.wrong_key, self.key = name, server, good, wrong_key, key
+
+
+@pytest.fixture(params=["hs256", "jwks"])
+def mode(request, jwks_keys):  # type: ignore[no-untyped-def]
+    if request.param == "hs256":
+        return Mode(
+            "hs256",
+            request.getfixturevalue("hs_server"),
+            good=lambda sub, **kw: hs256_token(sub, **kw),
+            wrong_key=lambda sub: hs256_token(sub, secret="another-secret-that-is-long-enough-0123456789"),
+        )
+    impostor = SigningKey.ed25519("ed-1")  # same kid, different key
+    return Mode(
+        "jwks",
+        request.getfixturevalue("jwks_app_server"),
+        good=lambda sub, **kw: jwks_keys["ed"].token(sub, **kw),
+        wrong_key=lambda sub: impostor.token(sub),
+        key=jwks_keys["ed"],
+    )
+
+
+def _get(server, user_id, token=None, path="/tasks", raw_header=None):  # type: ignore[no-untyped-def]
+    headers = {}
+    if token is not None:
+        headers["Authorization"] = f"Bearer {token}"
+    if raw_header is not None:
+        headers["Authorization"] = raw_header
+    return httpx.get(f"{server.url}/api/{user_id}{path}", headers=headers, trust_env=False, timeout=10)
+
+
+def test_valid_token_is_accepted(mode, user):
+    response = _get(mode.server, user, mode.good(user))
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize(
+    "case, expected",
+    [
+        ("missing", "Missing Authorization header"),
+        ("not_bearer", "must be 'Bearer <token>'"),
+        ("garbage", "Malformed token"),
+        ("expired", "expired"),
+        ("tampered", "signature is invalid"),
+        ("wrong_key", "signature is invalid"),
+        ("alg_none", "alg none"),
+        ("no_exp", "'exp'"),
+    ],
+)
+def test_bad_tokens_are_401_with_a_reason(mode, user, other_user, case, expected):
+    tokens = {
+        "missing": None,
+        "garbage": "not.a.jwt",
+        "expired": mode.good(user, expires_in=-3600),
+        "tampered": tampered(mode.good(other_user), user),
+        "wrong_key": mode.wrong_key(user),
+        "alg_none": unsigned_token(user),
+    }
+    if case == "not_bearer":
+        response = _get(mode.server, user, raw_header=f"Basic {mode.good(user)}")
+    elif case == "no_exp":
+        token = (
+            jwt.encode({"sub": user}, HS_SECRET, algorithm="HS256")
+            if mode.name == "hs256"
+            else jwt.encode({"sub": user}, mode.key.private, algorithm="EdDSA", headers={"kid": "ed-1"})
+        )
+        response = _get(mode.server, user, token)
+    else:
+        response = _get(mode.server, user, tokens[case])
+    assert response.status_code == 401, response.text
+    assert expected.lower() in response.json()["detail"].lower()
+    assert response.headers["www-authenticate"].startswith("Bearer")
+
+
+def test_other_users_path_is_403_and_other_users_task_is_404(mode, user, other_user):
+    mine = httpx.post(
+        f"{mode.server.url}/api/{user}/tasks", json={"title": "private"},
+        headers={"Authorization": f"Bearer {mode.good(user)}"}, trust_env=False,
+    ).json()
+    intruder = mode.good(other_user)
+    forbidden = _get(mode.server, user, intruder)
+    assert forbidden.status_code == 403 and "different user" in forbidden.json()["detail"]
+    assert _get(mode.server, user, intruder, path=f"/tasks/{mine['id']}").status_code == 403
+    not_found = _get(mode.server, other_user, intruder, path=f"/tasks/{mine['id']}")
+    assert not_found.status_code == 404
+
+
+def test_hs256_server_rejects_asymmetric_tokens_and_vice_versa(hs_server, jwks_app_server, jwks_keys, user):
+    assert _get(hs_server, user, jwks_keys["ed"].token(user)).status_code == 401
+    assert _get(jwks_app_server, user, hs256_token(user)).status_code == 401
+
+
+def test_jwks_accepts_rs256_and_rejects_unknown_kid(jwks_app_server, jwks_keys, user):
+    assert _get(jwks_app_server, user, jwks_keys["rsa"].token(user)).status_code == 200
+    stranger = SigningKey.ed25519("never-published")
+    response = _get(jwks_app_server, user, stranger.token(user))
+    assert response.status_code == 401 and "unknown key" in response.json()["detail"]
+
+
+def test_jwks_refetches_on_new_kid_but_rate_limits_refreshes(jwks_app_server, jwks_server, user):
+    rotated = SigningKey.ed25519("ed-rotated")
+    jwks_server.keys.append(rotated)
+    try:
+        time.sleep(0.6)  # past the test server's min refresh interval (0.5 s)
+        assert _get(jwks_app_server, user, rotated.token(user)).status_code == 200
+
+        before = jwks_server.fetches
+        forged = [SigningKey.ed25519(f"forged-{i}").token(user) for i in range(10)]
+        statuses = {_get(jwks_app_server, user, t).status_code for t in forged}
+        assert statuses == {401}
+        assert jwks_server.fetches - before <= 2, "unknown kids must not trigger a JWKS fetch each"
+    finally:
+        jwks_server.keys.remove(rotated)
+
+
+def test_issuer_and_audience_are_checked_when_configured(database_url):
+    settings = make_settings(database_url, auth_issuer="http://frontend:3000", auth_audience="http://frontend:3000")
+    verifier = TokenVerifier(settings)
+    good = hs256_token("u1", iss="http://frontend:3000", aud="http://frontend:3000")
+    assert asyncio.run(verifier.verify(f"Bearer {good}")).user_id == "u1"
+    for token, reason in [
+        (hs256_token("u1", iss="http://evil", aud="http://frontend:3000"), "issuer"),
+        (hs256_token("u1", iss="http://frontend:3000", aud="http://other"), "audience"),
+        (hs256_token("u1", iss="http://frontend:3000"), "aud"),
+    ]:
+        with pytest.raises(AuthError) as info:
+            asyncio.run(verifier.verify(f"Bearer {token}"))
+        assert reason in info.value.detail.lower()

@@ -1,0 +1,22 @@
+"""Readiness reports the database being down as 503 with a reason, and the process keeps serving /healthz."""
+
+from __future__ import annotations
+
+import httpx
+
+from backend_testkit.net import free_port
+from backend_testkit.servers import ThreadedServer
+from conftest import make_settings
+from todo_backend.main import create_app
+
+
+def test_readyz_is_503_with_reason_when_database_is_unreachable():
+    dead = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    server = ThreadedServer(create_app(make_settings(dead, database_connect_timeout_seconds=1))).start()
+    try:
+        ready = httpx.get(f"{server.url}/readyz", trust_env=False, timeout=10)
+        assert ready.status_code == 503
+        assert ready.json()["status"] == "unavailable" and "database" in ready.json()["reason"]
+        assert httpx.get(f"{server.url}/healthz", trust_env=False).status_code == 200
+    finally:
+        server.stop()
