@@ -31,6 +31,7 @@ class McpToolSession:
         payload = _payload(result)
         if result.isError:
             message = payload if isinstance(payload, str) else json.dumps(payload)
+            message = message.removeprefix(f"Error executing tool {name}: ")  # the SDK's wrapper text
             self.calls.append({"name": name, "arguments": arguments, "result": {"error": message}})
             raise ToolCallError(message)
         self.calls.append({"name": name, "arguments": arguments, "result": payload})
