@@ -29,7 +29,7 @@ import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Iterable, Iterator, Mapping
+from typing import IO, Iterable, Mapping
 
 from . import paths, versions
 from .errors import DeployProofError
@@ -43,9 +43,13 @@ CONTEXT_DOCKERFILE = ".deployproof.Dockerfile"
 # Every file in a context tar gets this mtime (2020-01-01): stable layer-cache keys across
 # checkouts, and late enough for tools that zip files (zip cannot store dates before 1980).
 CONTEXT_MTIME = 1577836800
-# Build arguments that only feed OCI labels. They describe the build, not the content, so they
-# stay out of the tag: a new commit that changes nothing in a context does not rebuild the image.
-LABEL_ARGS = ("IMAGE_VERSION", "IMAGE_SOURCE", "IMAGE_REVISION")
+# Build arguments that describe the build, not the content, so they stay out of the tag: the OCI
+# labels (a new commit that changes nothing in a context does not rebuild the image), and the CA
+# certificates the build stages trust for package downloads (they change the transport only).
+LABEL_ARGS = ("IMAGE_VERSION", "IMAGE_SOURCE", "IMAGE_REVISION", "BUILD_CA_CERTS")
+# Local CA certificates of the build host (Debian's place for them): a host behind a TLS-inspecting
+# proxy keeps that proxy's CA here, and pip/npm in the build stages must trust it too.
+LOCAL_CA_DIR = Path("/usr/local/share/ca-certificates")
 HASH_SCHEME = "deployproof-image-v1"
 TAG_LENGTH = 16
 
@@ -188,10 +192,14 @@ def build(
     *,
     client=None,
     force: bool = False,
+    nocache: bool = False,
     label: str = "",
     timings: dict[str, float] | None = None,
 ) -> ImageRef:
-    """Build `context` as `repository:<content hash>` unless that tag already exists (or `force`)."""
+    """Build `context` as `repository:<content hash>` unless that tag already exists (or `force`).
+
+    `nocache` also ignores the daemon's layer cache (a cold build, as the benchmark measures).
+    """
     from .docker_engine import ensure_docker
 
     client = client or ensure_docker()
@@ -205,6 +213,7 @@ def build(
     args.setdefault("IMAGE_VERSION", tag.split(":", 1)[1])
     args.setdefault("IMAGE_REVISION", git_revision())
     args.setdefault("IMAGE_SOURCE", git_source())
+    args.setdefault("BUILD_CA_CERTS", build_ca_certs())
     log_path = paths.cache_dir() / "build-logs" / f"{tag.replace(':', '-').replace('/', '_')}.log"
     with step(f"build {label} → {tag}", timings), tempfile.TemporaryFile() as tar:
         write_context_tar(context, tar)
@@ -218,6 +227,7 @@ def build(
             buildargs=args,
             rm=True,
             forcerm=True,
+            nocache=nocache,
             pull=False,  # bases are local images or already present; nothing can be pulled here
             decode=True,
             # Package installs in build stages reach the registries through the host's network.
@@ -281,6 +291,16 @@ def follow_build(chunks: Iterable[Mapping], *, label: str, log_path: Path, heart
     return image_id
 
 
+def build_ca_certs() -> str:
+    """PEM text of the extra CAs the build stages should trust (DEPLOYPROOF_BUILD_CA_FILE, else the host's local CAs).
+
+    Passed as the BUILD_CA_CERTS build arg, which only build stages declare: never in a runtime image.
+    """
+    override = os.environ.get("DEPLOYPROOF_BUILD_CA_FILE")
+    files = [Path(override)] if override else sorted(LOCAL_CA_DIR.rglob("*.crt")) if LOCAL_CA_DIR.is_dir() else []
+    return "".join(path.read_text().strip() + "\n" for path in files if path.is_file())
+
+
 def git_revision() -> str:
     """The commit being built, for the org.opencontainers.image.revision label ("unknown" outside git)."""
     return _git("rev-parse", "HEAD") or "unknown"
@@ -319,6 +339,7 @@ def build_app_images(
     *,
     only: Iterable[str] | None = None,
     force: bool = False,
+    nocache: bool = False,
     client=None,
     timings: dict[str, float] | None = None,
 ) -> dict[str, ImageRef]:
@@ -338,7 +359,7 @@ def build_app_images(
         context = BuildContext.from_dir(spec.context, spec.dockerfile)
         args = {spec.base_arg: bases[spec.base_arg], **spec.extra_args}
         refs[spec.name] = build(spec.repository, context, args, client=client, force=force,
-                                label=spec.name, timings=timings)
+                                nocache=nocache, label=spec.name, timings=timings)
     return refs
 
 

@@ -8,10 +8,15 @@ ARG PYTHON_BASE=python:3.11-slim-bookworm
 
 # ---- build: a virtualenv with the locked dependencies and the app installed -------------------
 FROM ${PYTHON_BASE} AS build
+# Extra CAs for pip (PEM text), for build hosts behind a TLS-inspecting proxy; deployproof.images
+# passes the host's local CAs. Declared in this stage only, so they never reach the runtime image.
+ARG BUILD_CA_CERTS=""
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
-    PIP_ROOT_USER_ACTION=ignore
-RUN python3 -m venv /opt/venv
+    PIP_ROOT_USER_ACTION=ignore \
+    PIP_CERT=/opt/build-ca.pem
+RUN { cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true; printf '%s\n' "$BUILD_CA_CERTS"; } > /opt/build-ca.pem \
+ && python3 -m venv /opt/venv
 WORKDIR /src
 # Dependencies before source: this layer is reused until the dependency files change.
 # requirements.lock (the whole tree pinned) is used when present, else pyproject.toml's exact pins.

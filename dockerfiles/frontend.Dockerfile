@@ -8,10 +8,15 @@ ARG NODE_BASE=node:20-bookworm-slim
 
 # ---- deps: node_modules from the lockfile only (cached until package*.json change) -------------
 FROM ${NODE_BASE} AS deps
+# Extra CAs for npm (PEM text), for build hosts behind a TLS-inspecting proxy; deployproof.images
+# passes the host's local CAs. Declared in the build stages only, never in the runtime image.
+ARG BUILD_CA_CERTS=""
 ENV NEXT_TELEMETRY_DISABLED=1 \
+    NODE_EXTRA_CA_CERTS=/opt/build-ca.pem \
     npm_config_update_notifier=false \
     npm_config_fund=false \
     npm_config_audit=false
+RUN printf '%s\n' "$BUILD_CA_CERTS" > /opt/build-ca.pem
 WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund && npm cache clean --force
