@@ -28,7 +28,8 @@ export default function ChatPanel({ userId, onToolCalls }: { userId: string; onT
 
   useEffect(() => {
     const saved = window.localStorage.getItem(storageKey);
-    if (saved) setConversationId(saved);
+    // The backend wants a number (strict JSON int); keep other ids as they came.
+    if (saved) setConversationId(/^\d+$/.test(saved) ? Number(saved) : saved);
   }, [storageKey]);
 
   useEffect(() => {

@@ -1,0 +1,279 @@
+"""Auth (Better Auth + JWT plugin), health routes and the backend proxy, without a browser or the real backend.
+
+The backend is a small echo server started here on a port chosen up front; before it starts that port is
+closed, which is how the 502 cases are tested.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import threading
+import uuid
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import httpx
+import pytest
+
+from frontend_support import free_port, frontend_env, migrate, start_frontend
+
+
+def b64json(part: str) -> dict:
+    return json.loads(base64.urlsafe_b64decode(part + "=" * (-len(part) % 4)))
+
+
+class EchoHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def _answer(self) -> None:
+        length = int(self.headers.get("content-length") or 0)
+        body = self.rfile.read(length) if length else b""
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            chunks = []
+            while True:
+                size = int(self.rfile.readline().strip() or b"0", 16)
+                if size == 0:
+                    self.rfile.readline()
+                    break
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+            body = b"".join(chunks)
+        if self.path.startswith("/mcp") and "text/event-stream" in (self.headers.get("accept") or ""):
+            payload = b'event: message\ndata: {"jsonrpc":"2.0","id":1,"result":{}}\n\n'
+            self.send_response(200)
+            self.send_header("content-type", "text/event-stream")
+            self.send_header("mcp-session-id", "sess-123")
+            self.send_header("x-served-by", "echo-backend")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        out = json.dumps({
+            "method": self.command,
+            "path": self.path,
+            "headers": {k.lower(): v for k, v in self.headers.items()},
+            "body": body.decode("utf-8", "replace"),
+        }).encode()
+        status = 201 if self.command == "POST" else 200
+        if self.path.startswith("/readyz"):
+            status = 503
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("x-served-by", "echo-backend")
+        self.send_header("x-internal-secret", "must-not-leak")
+        self.send_header("content-length", str(len(out)))
+        self.end_headers()
+        self.wfile.write(out)
+
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _answer
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+
+@contextmanager
+def echo_backend(port: int):
+    server = ThreadingHTTPServer(("127.0.0.1", port), EchoHandler)
+    t = threading.Thread(target=server.serve_forever, daemon=True)
+    t.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def env_db(app_dir, postgres):
+    db = postgres.create_database("todo_auth")
+    first = migrate(app_dir, db)
+    return db, first
+
+
+@pytest.fixture(scope="module")
+def fe(app_dir, env_db, logdir):
+    db, _ = env_db
+    backend_port = free_port()  # nothing listens here until echo_backend() is started
+    env = frontend_env(db, free_port(), f"http://127.0.0.1:{backend_port}")
+    with start_frontend(app_dir, env, logdir) as frontend:
+        frontend.backend_port = backend_port
+        yield frontend
+
+
+def sign_up(base: str, name: str = "Ada") -> tuple[httpx.Client, dict]:
+    client = httpx.Client(base_url=base, timeout=30)
+    email = f"{name.lower()}-{uuid.uuid4().hex[:8]}@example.test"
+    r = client.post("/api/auth/sign-up/email", json={"name": name, "email": email, "password": "correct-horse-9"})
+    assert r.status_code == 200, r.text
+    user = r.json()["user"]
+    assert user["email"] == email
+    return client, user
+
+
+# --------------------------------------------------------------------------- migrations
+
+def test_migrate_creates_tables_and_is_idempotent(app_dir, env_db, postgres):
+    db, first = env_db
+    assert "create table user" in first and "create table jwks" in first, first
+    again = migrate(app_dir, db)
+    assert "up to date" in again, again
+    out = subprocess.run(["psql", db, "-Atc", "select tablename from pg_tables where schemaname='public' order by 1"],
+                         capture_output=True, text=True, check=True).stdout.split()
+    for table in ("user", "session", "account", "verification", "jwks"):
+        assert table in out, out
+
+
+def test_migrate_names_missing_database_url(app_dir):
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    r = subprocess.run(["node", "migrate.mjs"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "DATABASE_URL" in r.stderr
+
+
+# --------------------------------------------------------------------------- start-up checks
+
+@pytest.mark.parametrize("secret", [None, "too-short"])
+def test_server_refuses_to_start_without_a_good_secret(app_dir, env_db, secret):
+    env = frontend_env(env_db[0], free_port(), "http://127.0.0.1:9")
+    if secret is None:
+        env.pop("BETTER_AUTH_SECRET")
+    else:
+        env["BETTER_AUTH_SECRET"] = secret
+    r = subprocess.run(["node", "server.js"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0
+    assert "BETTER_AUTH_SECRET" in r.stdout + r.stderr
+
+
+# --------------------------------------------------------------------------- health
+
+def test_health_never_calls_the_backend(fe):
+    r = httpx.get(f"{fe.url}/api/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok"}
+
+
+def test_backend_health_is_502_with_reason_when_backend_is_down(fe):
+    r = httpx.get(f"{fe.url}/api/backend-health")
+    assert r.status_code == 502
+    body = r.json()
+    assert body["error"] == "backend_unreachable"
+    assert "ECONNREFUSED" in body["reason"], body
+
+
+# --------------------------------------------------------------------------- auth / JWT
+
+def test_sign_up_token_is_a_jwt_signed_by_a_key_in_jwks(fe):
+    client, user = sign_up(fe.url)
+    r = client.get("/api/auth/token")
+    assert r.status_code == 200, r.text
+    token = r.json()["token"]
+    head, payload, _sig = token.split(".")
+    header, claims = b64json(head), b64json(payload)
+    assert header["alg"] == "EdDSA"
+    assert claims["sub"] == user["id"]
+    assert claims["exp"] > claims["iat"]
+    jwks = httpx.get(f"{fe.url}/api/auth/jwks").json()
+    kids = {k["kid"] for k in jwks["keys"]}
+    assert header["kid"] in kids
+    key = next(k for k in jwks["keys"] if k["kid"] == header["kid"])
+    assert key["kty"] == "OKP" and key["crv"] == "Ed25519"
+    assert "d" not in key  # never the private part
+
+    # The signature verifies with the published key (PyJWT, when installed).
+    jwt = pytest.importorskip("jwt")
+    pub = jwt.PyJWK.from_dict(key)
+    decoded = jwt.decode(token, pub.key, algorithms=["EdDSA"], options={"verify_aud": False})
+    assert decoded["sub"] == user["id"]
+
+
+def test_token_needs_a_session(fe):
+    assert httpx.get(f"{fe.url}/api/auth/token").status_code == 401
+
+
+def test_sign_in_and_sign_out(fe):
+    client, user = sign_up(fe.url, "Grace")
+    fresh = httpx.Client(base_url=fe.url, timeout=30)
+    r = fresh.post("/api/auth/sign-in/email", json={"email": user["email"], "password": "correct-horse-9"})
+    assert r.status_code == 200, r.text
+    assert fresh.get("/api/auth/get-session").json()["user"]["id"] == user["id"]
+    bad = httpx.post(f"{fe.url}/api/auth/sign-in/email", json={"email": user["email"], "password": "wrong-pass-1"})
+    assert bad.status_code == 401
+    r = fresh.post("/api/auth/sign-out", json={}, headers={"origin": fe.url})
+    assert r.status_code == 200, r.text
+    assert fresh.get("/api/auth/token").status_code == 401
+
+
+# --------------------------------------------------------------------------- proxy
+
+def test_proxy_is_502_with_reason_when_backend_is_down(fe):
+    client, user = sign_up(fe.url, "Linus")
+    r = client.get(f"/api/{user['id']}/tasks")
+    assert r.status_code == 502
+    assert r.json()["error"] == "backend_unreachable"
+    assert "ECONNREFUSED" in r.json()["reason"]
+    assert httpx.post(f"{fe.url}/mcp", json={}).status_code == 502
+
+
+def test_proxy_forwards_to_backend(fe):
+    client, user = sign_up(fe.url, "Barbara")
+    uid = user["id"]
+    with echo_backend(fe.backend_port):
+        # readyz: status passes through
+        r = httpx.get(f"{fe.url}/api/backend-health")
+        assert r.status_code == 503 and r.json()["path"] == "/readyz"
+        assert r.headers["x-served-by"] == "echo-backend"
+
+        # cookie session -> the user's JWT is attached; method, path, query, body, content-type pass
+        r = client.post(f"/api/{uid}/tasks?status=all&x=1", json={"title": "buy milk"},
+                        headers={"x-request-id": "req-1"})
+        assert r.status_code == 201
+        assert r.headers["x-served-by"] == "echo-backend"
+        assert r.headers["content-type"].startswith("application/json")
+        assert "x-internal-secret" not in r.headers
+        seen = r.json()
+        assert seen["method"] == "POST"
+        assert seen["path"] == f"/api/{uid}/tasks?status=all&x=1"
+        assert json.loads(seen["body"]) == {"title": "buy milk"}
+        assert seen["headers"]["content-type"].startswith("application/json")
+        assert seen["headers"]["x-request-id"] == "req-1"
+        assert "cookie" not in seen["headers"]
+        auth = seen["headers"]["authorization"]
+        assert auth.startswith("Bearer ")
+        assert b64json(auth.split()[1].split(".")[1])["sub"] == uid
+
+        for method in ("PATCH", "DELETE"):
+            r = client.request(method, f"/api/{uid}/tasks/7/complete")
+            assert r.status_code == 200 and r.json()["method"] == method
+
+        # a caller's own Authorization header wins, as sent
+        r = httpx.get(f"{fe.url}/api/{uid}/tasks", headers={"authorization": "Bearer caller-token"})
+        assert r.json()["headers"]["authorization"] == "Bearer caller-token"
+
+        # no cookie, no header -> nothing attached (the backend answers 401 itself)
+        r = httpx.get(f"{fe.url}/api/{uid}/tasks")
+        assert "authorization" not in r.json()["headers"]
+
+        # MCP: headers both ways, event stream passed through
+        r = client.post("/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "initialize"},
+                        headers={"accept": "application/json, text/event-stream", "mcp-protocol-version": "2025-06-18",
+                                 "mcp-session-id": "sess-123"})
+        assert r.status_code == 200
+        assert r.headers["content-type"].startswith("text/event-stream")
+        assert r.headers["mcp-session-id"] == "sess-123"
+        assert r.headers["x-served-by"] == "echo-backend"
+        assert '"jsonrpc":"2.0"' in r.text
+        r = client.get("/mcp?probe=1", headers={"mcp-protocol-version": "2025-06-18"})
+        seen = r.json()
+        assert seen["path"] == "/mcp?probe=1"
+        assert seen["headers"]["mcp-protocol-version"] == "2025-06-18"
+        assert seen["headers"]["authorization"].startswith("Bearer ")
+
+
+def test_reserved_api_paths_are_not_proxied(fe):
+    for path in ("/api/auth", "/api/health/x", "/api/backend-health/x"):
+        r = httpx.get(f"{fe.url}{path}")
+        assert r.status_code == 404, (path, r.status_code, r.text)
