@@ -124,3 +124,19 @@ def _pump(stream: IO[str], log: IO[str], tail: deque[str]) -> None:
 def _tail(text: str) -> str:
     lines = text.strip().splitlines()
     return "\n".join(lines[-TAIL_LINES:])
+
+
+def run_pipe(producer: Sequence[str | os.PathLike[str]], consumer: Sequence[str | os.PathLike[str]], *, fix: str = "") -> None:
+    """`producer | consumer` without a temporary file (e.g. docker save | ctr import); raises on either failing."""
+    first, second = [str(a) for a in producer], [str(a) for a in consumer]
+    say("$ " + " ".join(first) + " | " + " ".join(second)[:200])
+    with subprocess.Popen(first, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as source:
+        assert source.stdout is not None
+        sink = subprocess.run(second, stdin=source.stdout, capture_output=True, text=True)
+        source.stdout.close()
+        source_err = source.stderr.read().decode(errors="replace") if source.stderr else ""
+        source.wait()
+    if source.returncode != 0:
+        raise CommandError(first, source.returncode, _tail(source_err), fix)
+    if sink.returncode != 0:
+        raise CommandError(second, sink.returncode, _tail(sink.stderr or sink.stdout), fix)

@@ -19,7 +19,7 @@ from ..paths import state_dir
 from ..runner import run
 from .base import ClusterInfo, Provider
 
-DEFAULT_NODE_PORTS = (30080,)
+DEFAULT_NODE_PORTS = (30080, 30081)  # the frontend, and the cluster tests' echo service
 
 
 def kind_config(node_ports: tuple[int, ...]) -> dict:

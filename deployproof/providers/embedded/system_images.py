@@ -7,22 +7,18 @@ the CRI plugin sees).
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 
 from ... import versions
-from ...errors import CommandError
 from ...progress import say
-from ...runner import run
+from ...runner import run, run_pipe
 from . import build
 from .layout import Layout
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 PAUSE_SOURCE = REPO_ROOT / "dockerfiles" / "pause"
 
-# (tag, binary path factory, numeric non-root user)
 DOCKERFILE = """FROM scratch
 COPY {name} /{name}
 USER {uid}:{uid}
@@ -37,45 +33,38 @@ def _pause_binary(work: Path) -> Path:
     return out
 
 
-def _images() -> list[tuple[str, str, int]]:
-    return [
-        (versions.PAUSE_IMAGE, "pause", 65535),
-        (versions.COREDNS_IMAGE, "coredns", 65532),
-        (versions.METRICS_SERVER_IMAGE, "metrics-server", 65534),
-    ]
+# (fixed tag the cluster config names, binary, numeric non-root user)
+SYSTEM_IMAGES = (
+    (versions.PAUSE_IMAGE, "pause", 65535),
+    (versions.COREDNS_IMAGE, "coredns", 65532),
+    (versions.METRICS_SERVER_IMAGE, "metrics-server", 65534),
+)
 
 
 def build_system_images() -> list[str]:
-    """Build the images that are missing from the local docker engine; return all tags."""
+    """Build (content-tagged, so unchanged ones are skipped) and tag each system image; return the tags."""
+    from ...docker_engine import ensure_docker
+    from ...images import BuildContext, build as build_image
+
+    client = ensure_docker()
     tags = []
-    for tag, name, uid in _images():
-        tags.append(tag)
-        if run(["docker", "image", "inspect", tag], check=False, quiet=True).returncode == 0:
-            continue
-        with tempfile.TemporaryDirectory(prefix=f"deployproof-{name}-") as tmp:
-            work = Path(tmp)
-            binary = _pause_binary(work) if name == "pause" else build.binary(name)
-            if binary.parent != work:
-                shutil.copy2(binary, work / name)
-            (work / "Dockerfile").write_text(DOCKERFILE.format(name=name, uid=uid))
-            say(f"building image {tag}")
-            run(["docker", "build", "--network", "host", "-q", "-t", tag, str(work)], quiet=True)
+    with tempfile.TemporaryDirectory(prefix="deployproof-system-images-") as tmp:
+        for tag, name, uid in SYSTEM_IMAGES:
+            binary = _pause_binary(Path(tmp)) if name == "pause" else build.binary(name)
+            context = BuildContext(files=((name, binary),), dockerfile=DOCKERFILE.format(name=name, uid=uid).encode())
+            ref = build_image(tag.split(":")[0], context, client=client, label=f"system image {name}")
+            # The cluster's config names a fixed tag (containerd's sandbox_image, the add-on manifests).
+            repository, version = tag.rsplit(":", 1)
+            client.images.get(ref.tag).tag(repository, version)
+            tags.append(tag)
     return tags
 
 
 def load_into_containerd(layout: Layout, tags: list[str]) -> None:
-    """`docker save | ctr -n k8s.io images import -`, streaming, without a temporary tar."""
+    """`docker save | ctr -n k8s.io images import -` for each tag (the CRI plugin sees only k8s.io)."""
     ctr = build.binary("ctr")
     for tag in tags:
         say(f"loading {tag} into containerd (k8s.io)")
-        save = subprocess.Popen(["docker", "save", tag], stdout=subprocess.PIPE)
-        load = subprocess.run(
-            [str(ctr), "--address", str(layout.containerd_socket), "-n", "k8s.io", "images", "import", "-"],
-            stdin=save.stdout, capture_output=True, text=True,
-        )
-        assert save.stdout is not None
-        save.stdout.close()
-        save.wait()
-        if save.returncode != 0 or load.returncode != 0:
-            raise CommandError(["docker save", tag, "| ctr import"], load.returncode or save.returncode, load.stderr,
-                               "is dockerd running and the image present? (docker image ls)")
+        run_pipe(["docker", "save", tag],
+                 [ctr, "--address", layout.containerd_socket, "-n", "k8s.io", "images", "import", "-"],
+                 fix="is dockerd running and the image present? (docker image ls)")

@@ -1,0 +1,3 @@
+module deployproof.local/echo
+
+go 1.22
