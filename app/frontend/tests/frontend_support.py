@@ -260,6 +260,8 @@ def start_backend(database_url: str, port: int, jwks_url: str, logdir: Path):
         "AUTH_MODE": "jwks",
         "AUTH_JWKS_URL": jwks_url,
         "CHAT_AGENT": "offline",
+        # the chat agent calls the backend's own /mcp; its default assumes port 8000
+        "MCP_SELF_URL": f"http://127.0.0.1:{port}/mcp",
         "LOG_LEVEL": "INFO",
     })
     run([sys.executable, "-m", "todo_backend.migrate"], env=env, cwd=BACKEND_DIR, timeout=120)
