@@ -7,4 +7,5 @@ plugin (pytest11 entry point); every fixture here can be overridden in a test mo
 pytest_plugins = [
     "fixtures.cluster",
     "fixtures.workloads",
+    "fixtures.release",
 ]

@@ -25,7 +25,7 @@ from ...errors import DeployProofError, PrerequisiteError
 from ...progress import say, step
 from ...runner import run
 from ...waits import poll_until
-from . import build, configs, host, processes, system_images
+from . import build, configs, host, processes, storage, system_images
 from .layout import PORTS, Layout, Network
 
 ADDONS = Path(__file__).with_name("addons")
@@ -48,6 +48,7 @@ class EmbeddedCluster:
             problem = self.health_problem()
             if problem is None:
                 say(f"embedded cluster already running and healthy ({self.layout.root}); reusing it")
+                storage.ensure_volumes(self)
                 return self.timings
             say(f"found state of an earlier embedded cluster that is not healthy ({problem}); cleaning it up first")
             self.down()
@@ -349,6 +350,7 @@ BRING_UP: list[tuple[str, Callable[[EmbeddedCluster], None]]] = [
     ("start kube-proxy", start_kube_proxy),
     ("install CoreDNS", install_coredns),
     ("install metrics-server", install_metrics_server),
+    ("provide local persistent volumes", storage.ensure_volumes),
 ]
 
 

@@ -96,6 +96,11 @@ class Layout:
         return self.root / "cni" / "ipam"
 
     @property
+    def volumes(self) -> Path:
+        """Folders behind the local PersistentVolumes."""
+        return self.root / "volumes"
+
+    @property
     def kubeconfig(self) -> Path:
         """The admin kubeconfig a person or the test suite uses."""
         return self.root / "kubeconfig"
