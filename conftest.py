@@ -8,4 +8,5 @@ pytest_plugins = [
     "fixtures.cluster",
     "fixtures.workloads",
     "fixtures.release",
+    "fixtures.app",
 ]
