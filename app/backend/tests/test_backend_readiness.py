@@ -20,3 +20,18 @@ def test_readyz_is_503_with_reason_when_database_is_unreachable():
         assert httpx.get(f"{server.url}/healthz", trust_env=False).status_code == 200
     finally:
         server.stop()
+
+
+def test_chat_is_503_not_500_when_the_tool_server_is_unreachable(database_url, user):
+    from backend_testkit.tokens import hs256_token
+
+    settings = make_settings(database_url, mcp_self_url=f"http://127.0.0.1:{free_port()}/mcp")
+    server = ThreadedServer(create_app(settings)).start()
+    try:
+        response = httpx.post(
+            f"{server.url}/api/{user}/chat", json={"message": "show my tasks"},
+            headers={"Authorization": f"Bearer {hs256_token(user)}"}, trust_env=False, timeout=60,
+        )
+        assert response.status_code == 503 and "unavailable" in response.json()["detail"]
+    finally:
+        server.stop()

@@ -16,6 +16,8 @@ from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
+from ..logs import request_id_var
+
 
 class ToolCallError(RuntimeError):
     """The tool ran and reported an error (e.g. "Task 9 not found")."""
@@ -52,9 +54,11 @@ def _payload(result: CallToolResult) -> Any:
 @asynccontextmanager
 async def mcp_tool_session(url: str, bearer_token: str, timeout: float = 30.0) -> AsyncIterator[McpToolSession]:
     # trust_env=False: a proxy from the environment must never see loopback traffic or the token.
-    async with httpx.AsyncClient(
-        headers={"Authorization": f"Bearer {bearer_token}"}, timeout=timeout, trust_env=False
-    ) as http_client:
+    headers = {"Authorization": f"Bearer {bearer_token}"}
+    request_id = request_id_var.get()
+    if request_id:  # the tool calls log under the chat request's id
+        headers["X-Request-ID"] = request_id
+    async with httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http_client:
         async with streamable_http_client(url, http_client=http_client) as (read, write, _session_id):
             async with ClientSession(read, write) as session:
                 await session.initialize()

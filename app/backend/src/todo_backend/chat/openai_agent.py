@@ -77,8 +77,17 @@ def _decode(output: Any) -> Any:
             decoded = json.loads(output)
         except json.JSONDecodeError:
             return output
-        # The SDK wraps MCP text content as {"type": "text", "text": "..."}; unwrap to the tool's JSON.
-        if isinstance(decoded, dict) and decoded.get("type") == "text" and isinstance(decoded.get("text"), str):
-            return _decode(decoded["text"])
-        return decoded
-    return output
+        return _unwrap_text(decoded)
+    return _unwrap_text(output)
+
+
+def _unwrap_text(value: Any) -> Any:
+    """The SDK hands MCP text content over as {"type": "text", "text": "..."} (or a list of them)."""
+    def is_text(block: Any) -> bool:
+        return isinstance(block, dict) and block.get("type") == "text" and isinstance(block.get("text"), str)
+
+    if isinstance(value, list) and len(value) == 1 and is_text(value[0]):
+        value = value[0]
+    if is_text(value):
+        return _decode(value["text"])
+    return value

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +17,7 @@ from .base import AgentReply, ChatAgent, ChatTurn, HistoryItem
 from .offline_agent import OfflineAgent
 
 _MAX_ID = 2**31 - 1
+log = logging.getLogger("todo_backend.chat")
 
 
 def build_agent(settings: Settings) -> ChatAgent:
@@ -34,9 +36,14 @@ class ChatService:
 
     async def turn(self, user_id: str, bearer_token: str, conversation_id: int | None, message: str) -> dict[str, Any]:
         conversation_id, history = await run_in_threadpool(self._begin, user_id, conversation_id, message)
-        reply: AgentReply = await self.agent.reply(
-            ChatTurn(history=history, message=message, mcp_url=self.settings.mcp_self_url, bearer_token=bearer_token)
-        )
+        turn = ChatTurn(history=history, message=message, mcp_url=self.settings.mcp_self_url, bearer_token=bearer_token)
+        try:
+            reply: AgentReply = await self.agent.reply(turn)
+        except Exception as exc:  # the tool server or the model failed: the client did nothing wrong
+            log.exception("chat agent failed", extra={"agent": type(self.agent).__name__, "mcp_url": turn.mcp_url})
+            raise HTTPException(
+                503, "The assistant is unavailable right now (its tool server or model did not answer); try again"
+            ) from exc
         await run_in_threadpool(self._finish, user_id, conversation_id, reply)
         return {"conversation_id": conversation_id, "response": reply.response, "tool_calls": reply.tool_calls}
 
