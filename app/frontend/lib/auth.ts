@@ -33,16 +33,45 @@ export function getAuth(): Auth {
   return holder.__todoAuth;
 }
 
+// Short-lived cache: cookie -> JWT, so a burst of proxied calls does not look up the session and sign a token
+// each time. Kept well under the JWT lifetime (15 min); AUTH_TOKEN_CACHE_SECONDS=0 turns it off.
+const TOKEN_CACHE_MS = Number(process.env.AUTH_TOKEN_CACHE_SECONDS ?? 30) * 1000;
+const TOKEN_CACHE_MAX = 5000;
+const tokenCache = new Map<string, { token: string; until: number }>();
+
+function sessionCookieKey(cookie: string): string | null {
+  // Only the session cookie identifies the caller; other cookies must not split or share entries.
+  const m = cookie.match(/(?:^|;\s*)((?:__Secure-)?better-auth\.session_token)=([^;]*)/);
+  return m ? `${m[1]}=${m[2]}` : null;
+}
+
 /** JWT for the session carried by these request headers (cookie), or null when there is none. */
 export async function tokenForRequest(headers: Headers): Promise<string | null> {
   const cookie = headers.get("cookie");
   if (!cookie) return null;
+  const key = sessionCookieKey(cookie);
+  if (!key) return null;
+  const now = Date.now();
+  const hit = TOKEN_CACHE_MS > 0 ? tokenCache.get(key) : undefined;
+  if (hit && hit.until > now) return hit.token;
+  let token: string | null = null;
   try {
     const res = await getAuth().api.getToken({ headers: new Headers({ cookie }) });
-    return res?.token ?? null;
+    token = res?.token ?? null;
   } catch (err) {
-    const status = (err as { statusCode?: number; status?: unknown })?.statusCode;
-    if (status === 401) return null;
-    throw err;
+    const status = (err as { statusCode?: number })?.statusCode;
+    if (status !== 401) throw err;
   }
+  if (TOKEN_CACHE_MS > 0) {
+    if (token) {
+      if (tokenCache.size >= TOKEN_CACHE_MAX) {
+        for (const [k, v] of tokenCache) if (v.until <= now) tokenCache.delete(k);
+        if (tokenCache.size >= TOKEN_CACHE_MAX) tokenCache.clear();
+      }
+      tokenCache.set(key, { token, until: now + TOKEN_CACHE_MS });
+    } else {
+      tokenCache.delete(key);
+    }
+  }
+  return token;
 }
