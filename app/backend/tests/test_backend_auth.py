@@ -133,6 +133,17 @@ def test_jwks_refetches_on_new_kid_but_rate_limits_refreshes(jwks_app_server, jw
         jwks_server.keys.remove(rotated)
 
 
+def test_jwks_key_published_without_alg_is_inferred(jwks_app_server, jwks_server, user):
+    bare = SigningKey.ed25519("ed-bare")
+    bare.publish_alg = False
+    jwks_server.keys.append(bare)
+    try:
+        time.sleep(0.6)
+        assert _get(jwks_app_server, user, bare.token(user)).status_code == 200
+    finally:
+        jwks_server.keys.remove(bare)
+
+
 def test_issuer_and_audience_are_checked_when_configured(database_url):
     settings = make_settings(database_url, auth_issuer="http://frontend:3000", auth_audience="http://frontend:3000")
     verifier = TokenVerifier(settings)

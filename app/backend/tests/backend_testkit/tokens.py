@@ -49,6 +49,7 @@ class SigningKey:
     kid: str
     algorithm: str
     private: Any
+    publish_alg: bool = True  # Better Auth may publish keys without "alg"; the verifier infers it from kty/crv
 
     @classmethod
     def ed25519(cls, kid: str) -> "SigningKey":
@@ -61,7 +62,10 @@ class SigningKey:
     def jwk(self) -> dict[str, Any]:
         exporter = OKPAlgorithm if self.algorithm == "EdDSA" else RSAAlgorithm
         data = exporter.to_jwk(self.private.public_key(), as_dict=True)
-        return {**data, "kid": self.kid, "alg": self.algorithm, "use": "sig"}
+        jwk = {**data, "kid": self.kid, "use": "sig"}
+        if self.publish_alg:
+            jwk["alg"] = self.algorithm
+        return jwk
 
     def token(self, sub: str, *, kid: str | None = None, **kwargs: Any) -> str:
         return jwt.encode(claims(sub, **kwargs), self.private, algorithm=self.algorithm, headers={"kid": kid or self.kid})
