@@ -4,10 +4,13 @@
 #   DOCKER_BUILDKIT=1 docker build -f dockerfiles/backend.Dockerfile app/backend
 # Base image is a build arg: the official image where a registry is reachable, else the local
 # stand-in from `python -m deployproof.baseimages` (no global pip there; pip lives in the venv).
+#
+# Layers, from least to most often changed: interpreter root (base only) → dependencies venv
+# (requirements.lock) → app source (src/, a few hundred KB, so a code change ships only that).
 ARG PYTHON_BASE=python:3.11-slim-bookworm
 
-# ---- build: a virtualenv with the locked dependencies and the app installed -------------------
-FROM ${PYTHON_BASE} AS build
+# ---- deps: a virtualenv with the locked dependencies; pip itself is removed at the end -------
+FROM ${PYTHON_BASE} AS deps
 # Extra CAs for pip (PEM text), for build hosts behind a TLS-inspecting proxy; deployproof.images
 # passes the host's local CAs. Declared in this stage only, so they never reach the runtime image.
 ARG BUILD_CA_CERTS=""
@@ -18,32 +21,56 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN { cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true; printf '%s\n' "$BUILD_CA_CERTS"; } > /opt/build-ca.pem \
  && python3 -m venv /opt/venv
 WORKDIR /src
-# Dependencies before source: this layer is reused until the dependency files change.
-# requirements.lock (the whole tree pinned) is used when present, else pyproject.toml's exact pins.
+# requirements.lock (the whole tree pinned) when present, else pyproject.toml's exact pins.
 COPY pyproject.toml requirements.lock* ./
 RUN if [ -f requirements.lock ]; then \
         /opt/venv/bin/pip install -r requirements.lock; \
     else \
         /opt/venv/bin/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
         && /opt/venv/bin/pip install -r /tmp/requirements.txt; \
-    fi
-COPY src/ src/
-# --no-deps: everything it needs is installed above, from the pins. The runtime needs no pip.
-RUN /opt/venv/bin/pip install --no-deps . \
+    fi \
  && /opt/venv/bin/pip uninstall -y pip \
- && find /opt/venv -name '__pycache__' -path '*/pip/*' -prune -exec rm -rf {} +
+ && find /opt/venv -depth \( -name tests -o -name test \) -type d -path '*/site-packages/*' -exec rm -rf {} +
 
-# ---- runtime: the interpreter, the venv, nothing else ------------------------------------------
-FROM ${PYTHON_BASE} AS runtime
-# The official base has a global pip; the app does not install anything at run time.
-RUN if python3 -m pip --version >/dev/null 2>&1; then python3 -m pip uninstall -y pip; fi \
- && groupadd --system --gid 10001 app \
- && useradd --system --uid 10001 --gid 10001 --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin app
-COPY --from=build /opt/venv /opt/venv
-ENV PATH=/opt/venv/bin:$PATH \
-    PYTHONUNBUFFERED=1 \
-    PYTHONDONTWRITEBYTECODE=1
+# ---- runtime root: the interpreter, its standard library, the shared libraries they link ------
+# Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image.
+FROM ${PYTHON_BASE} AS runtime-root
+COPY --from=deps /opt/venv /opt/venv
+RUN set -eu; \
+    stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"; \
+    mkdir -p /rootfs/etc /rootfs/tmp /rootfs/app; \
+    for exe in /usr/local/bin/python* /usr/bin/python3*; do \
+        if [ -e "$exe" ]; then cp -a --parents "$exe" /rootfs/; fi; \
+    done; \
+    tar -C / -cf - --exclude="${stdlib#/}/test" --exclude="${stdlib#/}/idlelib" --exclude="${stdlib#/}/tkinter" \
+        --exclude="${stdlib#/}/turtledemo" --exclude="${stdlib#/}/ensurepip" --exclude="${stdlib#/}/lib2to3" \
+        --exclude="${stdlib#/}/config-*" --exclude='__phello__' "${stdlib#/}" | tar -C /rootfs -xf -; \
+    { ldd "$(readlink -f "$(command -v python3)")"; find "$stdlib" /opt/venv -name '*.so*' -type f -exec ldd {} \; ; } 2>/dev/null \
+      | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u \
+      | while read -r lib; do case "$lib" in /opt/venv/*) ;; *) cp -L --parents "$lib" /rootfs/ ;; esac; done; \
+    cp -a --parents /etc/ld.so.conf /etc/ld.so.conf.d /rootfs/; \
+    ldconfig -r /rootfs; \
+    if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp --parents /etc/ssl/certs/ca-certificates.crt /rootfs/; fi; \
+    printf 'root:x:0:0:root:/root:/sbin/nologin\napp:x:10001:10001:app:/app:/sbin/nologin\n' > /rootfs/etc/passwd; \
+    printf 'root:x:0:\napp:x:10001:\n' > /rootfs/etc/group; \
+    printf 'passwd: files\ngroup: files\nhosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
+    chmod 1777 /rootfs/tmp; \
+    cp -a --parents /opt/venv /rootfs/; \
+    chroot /rootfs /opt/venv/bin/python -c 'import ssl, sqlite3, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, fastapi, mcp, agents'; \
+    rm -rf /rootfs/opt
+
+# ---- runtime ----------------------------------------------------------------------------------
+FROM scratch AS runtime
+COPY --from=runtime-root /rootfs/ /
+COPY --from=deps /opt/venv /opt/venv
 WORKDIR /app
+# The app is imported from its source folder (no install step), so a code change is one small layer.
+COPY src/ /app/src/
+ENV PATH=/opt/venv/bin:/usr/local/bin:/usr/bin \
+    PYTHONPATH=/app/src \
+    PYTHONUNBUFFERED=1 \
+    PYTHONDONTWRITEBYTECODE=1 \
+    LANG=C.UTF-8
 USER 10001:10001
 EXPOSE 8000
 # The same health URL as the chart's liveness probe and compose.yaml.
