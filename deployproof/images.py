@@ -11,7 +11,7 @@ sent files are the same list, ignore rules work with the classic builder of olde
 only reads `.dockerignore` at the context root), and timestamps are normalised so the daemon's
 layer cache survives a fresh checkout.
 
-    python -m deployproof.images [--base local|official] [--force] [--env-file .images.env]
+    python -m deployproof.images [--base local|official] [--only NAME] [--force] [--prune] [--env-file .images.env]
 """
 
 from __future__ import annotations
@@ -363,6 +363,30 @@ def build_app_images(
     return refs
 
 
+def prune_stale_images(keep: Mapping[str, ImageRef], *, client) -> list[str]:
+    """Remove the older content tags of the app repositories (every tag not in `keep`).
+
+    Each source change leaves its previous image behind; this is the explicit clean-up
+    (`--prune`), never automatic: a cluster or compose stack may still run an older tag.
+    """
+    import docker.errors
+
+    kept = {ref.tag for ref in keep.values()}
+    removed: list[str] = []
+    for spec in APP_IMAGES:
+        for image in client.images.list(name=spec.repository):
+            for tag in image.tags:
+                if tag.startswith(spec.repository + ":") and tag not in kept:
+                    try:
+                        client.images.remove(tag)
+                        removed.append(tag)
+                    except docker.errors.APIError as exc:  # in use by a container: leave it
+                        say(f"  kept {tag}: {exc.explanation or exc}")
+    if removed:
+        say(f"removed {len(removed)} stale image tags: {', '.join(removed)}")
+    return removed
+
+
 def env_lines(refs: Mapping[str, ImageRef]) -> list[str]:
     """`TODO_<NAME>_IMAGE=tag` lines, the variables compose.yaml reads."""
     return [f"TODO_{name.upper()}_IMAGE={ref.tag}" for name, ref in sorted(refs.items())]
@@ -375,10 +399,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", action="append", choices=[spec.name for spec in APP_IMAGES],
                         help="build only this image (repeatable)")
     parser.add_argument("--force", action="store_true", help="rebuild even when the content tag exists")
+    parser.add_argument("--prune", action="store_true", help="then remove older content tags of the app images")
     parser.add_argument("--env-file", type=Path, help="write TODO_*_IMAGE=tag lines here (for docker compose --env-file)")
     options = parser.parse_args(argv)
     try:
-        refs = build_app_images(options.base, only=options.only, force=options.force)
+        from .docker_engine import ensure_docker
+
+        client = ensure_docker()
+        refs = build_app_images(options.base, only=options.only, force=options.force, client=client)
+        if options.prune:
+            prune_stale_images(refs, client=client)
     except DeployProofError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

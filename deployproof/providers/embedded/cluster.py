@@ -237,6 +237,7 @@ def start_controller_manager(cluster: EmbeddedCluster) -> None:
         cluster.bin("kube-controller-manager"),
         f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1", "--secure-port=10257", "--leader-elect=false",
+        f"--tls-cert-file={pki}/controller-manager-serving.crt", f"--tls-private-key-file={pki}/controller-manager-serving.key",
         f"--cluster-signing-cert-file={pki}/ca.crt", f"--cluster-signing-key-file={pki}/ca.key",
         f"--root-ca-file={pki}/ca.crt", f"--service-account-private-key-file={pki}/sa.key",
         "--use-service-account-credentials=true", f"--service-cluster-ip-range={cluster.net.service_cidr}",
@@ -247,11 +248,12 @@ def start_controller_manager(cluster: EmbeddedCluster) -> None:
 
 
 def start_scheduler(cluster: EmbeddedCluster) -> None:
-    kubeconfig = cluster.layout.component_kubeconfig("scheduler")
+    pki, kubeconfig = cluster.layout.pki, cluster.layout.component_kubeconfig("scheduler")
     cluster._start("kube-scheduler", [
         cluster.bin("kube-scheduler"),
         f"--kubeconfig={kubeconfig}", f"--authentication-kubeconfig={kubeconfig}", f"--authorization-kubeconfig={kubeconfig}",
         "--bind-address=127.0.0.1", "--secure-port=10259", "--leader-elect=false",
+        f"--tls-cert-file={pki}/scheduler-serving.crt", f"--tls-private-key-file={pki}/scheduler-serving.key",
     ])
     cluster._wait_https("kube-scheduler", "https://127.0.0.1:10259/healthz")
 

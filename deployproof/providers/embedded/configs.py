@@ -59,6 +59,9 @@ state = "{layout.containerd_state}"
   sandbox_image = "docker.io/{versions.PAUSE_IMAGE}"
   enable_unprivileged_ports = true
   enable_unprivileged_icmp = true
+  # Without CAP_SYS_RESOURCE (containers and some VMs) no process may lower its OOM score:
+  # keep every container's oom_score_adj at or above containerd's own instead of failing.
+  restrict_oom_score_adj = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"
@@ -119,6 +122,8 @@ def kubelet_config(layout: Layout, net: Network) -> str:
         # Pods get cluster DNS only: nothing is forwarded to the host's resolvers.
         "resolvConf": str(layout.config / "resolv.conf"),
         "failSwapOn": False,
+        # Lowering our own OOM score needs CAP_SYS_RESOURCE, which this host may not grant.
+        "oomScoreAdj": 0,
         "podCIDR": net.node_pod_subnet,
         "staticPodPath": "",
         # This is a shared developer machine: never evict pods or GC images for disk use.
@@ -144,6 +149,7 @@ def kube_proxy_config(layout: Layout, net: Network) -> str:
         "clusterCIDR": net.pod_cidr,
         "metricsBindAddress": "127.0.0.1:10249",
         "healthzBindAddress": "127.0.0.1:10256",
+        "oomScoreAdj": 0,
         # Leave the host's conntrack table size alone.
         "conntrack": {"maxPerCore": 0},
     }

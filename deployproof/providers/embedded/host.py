@@ -81,7 +81,8 @@ def _ensure_dummy_interface(changes: HostChanges, net: Network) -> None:
     if link.returncode != 0:
         changes.data["interfaces"].append(net.node_interface)
         changes.save()
-        run(["ip", "link", "add", net.node_interface, "type", "dummy"], quiet=True)
+        # A port-less bridge works as a dummy interface (the dummy driver is often not built in).
+        run(["ip", "link", "add", net.node_interface, "type", "bridge"], quiet=True)
     addrs = run(["ip", "-o", "-4", "addr", "show", "dev", net.node_interface], quiet=True).stdout
     if f" {net.node_ip}/" not in addrs:
         run(["ip", "addr", "add", f"{net.node_ip}/32", "dev", net.node_interface], quiet=True)

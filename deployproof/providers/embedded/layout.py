@@ -16,7 +16,7 @@ from ...paths import state_dir
 @dataclass(frozen=True)
 class Network:
     node_name: str = "deployproof-node"
-    node_interface: str = "dp0"  # dummy interface holding node_ip
+    node_interface: str = "dp0"  # an interface of our own holding node_ip (a port-less bridge)
     node_ip: str = "10.99.0.1"
     bridge: str = "dp-cni0"
     pod_cidr: str = "10.244.0.0/16"

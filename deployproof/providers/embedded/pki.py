@@ -55,6 +55,9 @@ class ClusterPKI:
             CertSpec("admin", "ca", "kubernetes-admin", ("system:masters",), client=True),
             CertSpec("controller-manager", "ca", "system:kube-controller-manager", client=True),
             CertSpec("scheduler", "ca", "system:kube-scheduler", client=True),
+            # Serving certs of the controller-manager and scheduler (otherwise they self-sign in memory).
+            CertSpec("controller-manager-serving", "ca", "kube-controller-manager", server=True, dns_names=("localhost",), ips=local),
+            CertSpec("scheduler-serving", "ca", "kube-scheduler", server=True, dns_names=("localhost",), ips=local),
             CertSpec("kube-proxy", "ca", "system:kube-proxy", client=True),
             CertSpec("kubelet-client", "ca", f"system:node:{self.node_name}", ("system:nodes",), client=True),
             CertSpec("kubelet-serving", "ca", self.node_name, server=True, dns_names=(self.node_name, "localhost"), ips=(*local, self.node_ip)),

@@ -1,0 +1,134 @@
+"""Helm on the charts in charts/: find the binary, lint, render, and check rendered manifests.
+
+Used by the unit tests (no cluster: lint, template, schema validation) and by the release
+code (dependency build before `helm upgrade --install`). Every helm call goes through the one
+subprocess runner, so a failure carries helm's own message and a fix.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from . import versions
+from .errors import CommandError, PrerequisiteError
+from .runner import run
+
+CHARTS_DIR = Path(__file__).resolve().parent.parent / "charts"
+APP_CHARTS = ("backend", "frontend", "database")
+UMBRELLA = "todo"
+ENVIRONMENTS = ("minikube", "kind", "embedded", "production")
+
+# Manifests are checked against the schemas of the Kubernetes minor the suite runs.
+KUBE_VERSION = versions.KUBERNETES.lstrip("v")
+
+HELM_FIX = (
+    "put helm (>= 3.14) on PATH, or build it with the embedded cluster "
+    "(`python -c 'from deployproof.providers.embedded import build; build.ensure_built((\"helm\",))'`)"
+)
+
+
+def chart_dir(name: str) -> Path:
+    return CHARTS_DIR / name
+
+
+def values_file(environment: str) -> Path:
+    """The umbrella chart's values file for an environment (minikube, kind, embedded, production)."""
+    return chart_dir(UMBRELLA) / f"values-{environment}.yaml"
+
+
+def helm_binary() -> Path:
+    """helm from PATH, else the one the embedded cluster built; raise with the fix when neither exists."""
+    found = shutil.which("helm")
+    if found:
+        return Path(found)
+    try:
+        from .providers.embedded import build
+
+        built = build.binary("helm")
+    except Exception as exc:  # no Go toolchain: the embedded build location cannot even be named
+        raise PrerequisiteError(f"helm is not on PATH and the embedded build cannot be located ({exc})", HELM_FIX) from exc
+    if (built.parent / ".complete").exists() and built.exists():
+        return built
+    raise PrerequisiteError(f"helm is not on PATH and not built yet at {built}", HELM_FIX)
+
+
+def helm(*args: str | Path, timeout: float = 300, fix: str = "", quiet: bool = True) -> str:
+    """Run helm with `args`; return stdout, raise CommandError with helm's message on failure."""
+    proc = run([helm_binary(), *args], timeout=timeout, fix=fix, quiet=quiet)
+    return proc.stdout
+
+
+def dependency_build(chart: str | Path = UMBRELLA) -> None:
+    """Pack the umbrella's file:// subcharts into its charts/ folder (what install and lint need)."""
+    path = chart_dir(chart) if isinstance(chart, str) else chart
+    helm("dependency", "build", path, fix=f"check the dependencies in {path}/Chart.yaml")
+
+
+def lint(chart: str, values_files: Iterable[Path] = (), *, set_values: Mapping[str, str] | None = None) -> str:
+    """`helm lint --strict` (warnings fail too) with the schema applied to the given values."""
+    return helm(
+        "lint", "--strict", "--kube-version", KUBE_VERSION, chart_dir(chart),
+        *_values_args(values_files, set_values),
+    )
+
+
+def template(
+    chart: str,
+    values_files: Iterable[Path] = (),
+    *,
+    set_values: Mapping[str, str] | None = None,
+    release: str = "todo",
+    namespace: str = "todo",
+) -> list[dict[str, Any]]:
+    """Render a chart (hooks and tests included) and return its objects as dicts."""
+    out = helm(
+        "template", release, chart_dir(chart), "--namespace", namespace, "--kube-version", KUBE_VERSION,
+        *_values_args(values_files, set_values),
+    )
+    return [doc for doc in yaml.safe_load_all(out) if doc]
+
+
+def schema_errors(objects: Iterable[Mapping[str, Any]], kube_version: str = KUBE_VERSION) -> list[str]:
+    """Validate objects against the strict Kubernetes JSON schemas of `kube_version` (offline).
+
+    Strict schemas also reject unknown fields, which the API server would silently drop.
+    Returns one readable line per invalid object; empty when all are valid.
+    """
+    try:
+        import kubernetes_validate
+        from kubernetes_validate.utils import ValidationError
+    except ImportError as exc:
+        raise PrerequisiteError("kubernetes-validate is not installed", "pip install kubernetes-validate==1.37.0") from exc
+    errors = []
+    for obj in objects:
+        name = f"{obj.get('kind')}/{obj.get('metadata', {}).get('name')}"
+        try:
+            kubernetes_validate.validate(dict(obj), kube_version, strict=True)
+        except ValidationError as exc:
+            path = "/".join(str(p) for p in exc.absolute_path) or "(root)"
+            errors.append(f"{name}: {path}: {exc.message}")
+        except Exception as exc:  # unknown kind/apiVersion for that Kubernetes version
+            errors.append(f"{name}: {exc}")
+    return errors
+
+
+def rejection(chart: str, values_files: Iterable[Path] = (), *, set_values: Mapping[str, str] | None = None) -> str:
+    """Render a chart that should be refused; return helm's message (raise if it renders)."""
+    try:
+        template(chart, values_files, set_values=set_values)
+    except CommandError as exc:
+        return exc.stderr_tail
+    raise AssertionError(f"helm rendered {chart} with {dict(set_values or {})} but should have refused it")
+
+
+def _values_args(values_files: Iterable[Path], set_values: Mapping[str, str] | None) -> list[str]:
+    args: list[str] = []
+    for path in values_files:
+        args += ["--values", str(path)]
+    for key, value in (set_values or {}).items():
+        args += ["--set", f"{key}={value}"]
+    return args
