@@ -81,8 +81,10 @@ def test_node_is_ready(k8s):
 
 
 def test_apiserver_readyz(k8s):
-    body, status, _ = k8s.api_client.call_api("/readyz", "GET", response_type="str", auth_settings=["BearerToken"], _return_http_data_only=False)
-    assert status == 200 and "ok" in body
+    method, url, headers, body, _ = k8s.api_client.param_serialize("GET", "/readyz", auth_settings=["BearerToken"])
+    response = k8s.api_client.call_api(method, url, headers, body)
+    response.read()
+    assert response.status == 200 and response.data.decode().strip() == "ok", response.data
 
 
 def test_version_is_the_pinned_release(k8s, cluster):
