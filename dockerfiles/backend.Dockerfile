@@ -29,8 +29,18 @@ RUN if [ -f requirements.lock ]; then \
         /opt/venv/bin/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
         && /opt/venv/bin/pip install -r /tmp/requirements.txt; \
     fi \
- && /opt/venv/bin/pip uninstall -y pip \
+ && /opt/venv/bin/pip uninstall -y setuptools pip \
  && find /opt/venv -depth \( -name tests -o -name test \) -type d -path '*/site-packages/*' -exec rm -rf {} +
+# Some wheels ship extension modules with debug info (uvloop alone: 13 MB → 2 MB). Drop it, except
+# in modules auditwheel patched (an $ORIGIN run path), which strip can corrupt. binutils stays in
+# this stage only.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils \
+ && find /opt/venv -name '*.so' -type f ! -path '*.libs/*' | while read -r so; do \
+        if ! readelf -d "$so" 2>/dev/null | grep -q 'ORIGIN'; then strip --strip-debug "$so"; fi; \
+    done \
+ && apt-get purge -y --auto-remove binutils \
+ && rm -rf /var/lib/apt/lists/*
 
 # ---- runtime root: the interpreter, its standard library, the shared libraries they link ------
 # Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image.
@@ -56,7 +66,7 @@ RUN set -eu; \
     printf 'passwd: files\ngroup: files\nhosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
     chmod 1777 /rootfs/tmp; \
     cp -a --parents /opt/venv /rootfs/; \
-    chroot /rootfs /opt/venv/bin/python -c 'import ssl, sqlite3, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, fastapi, mcp, agents'; \
+    chroot /rootfs /opt/venv/bin/python -c 'import ssl, sqlite3, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, yaml, httptools, fastapi, mcp, agents'; \
     rm -rf /rootfs/opt
 
 # ---- runtime ----------------------------------------------------------------------------------
