@@ -58,11 +58,21 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from . import versions
+    import yaml
 
+    from . import charts, versions
+    from .providers import resolve_name
+
+    try:
+        provider = resolve_name(option(config, "cluster-provider") or "auto")
+    except Exception as exc:  # noqa: BLE001 - the header must never stop a run; the fixture reports it properly
+        provider = f"invalid ({exc})"
+    chart = yaml.safe_load((charts.chart_dir(charts.UMBRELLA) / "Chart.yaml").read_text())
     return [
-        f"deployproof: provider={option(config, 'cluster-provider')} namespace={option(config, 'namespace')} "
-        f"release={option(config, 'release-name')} kubernetes(pinned)={versions.KUBERNETES}",
+        f"deployproof: provider={provider} context={option(config, 'kube-context') or 'provider default'} "
+        f"namespace={option(config, 'namespace')} release={option(config, 'release-name')}",
+        f"deployproof: kubernetes(pinned)={versions.KUBERNETES} chart={chart['name']}-{chart['version']} app={chart.get('appVersion')} "
+        f"images=content-tagged at build ({option(config, 'image-base')} base)",
     ]
 
 
@@ -77,6 +87,8 @@ def _criteria(item: pytest.Item) -> list[str]:
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     outcome = yield
     report: pytest.TestReport = outcome.get_result()
+    if report.failed and "release" in getattr(item, "funcargs", {}):
+        _attach_recent_events(item, report)
     criteria = _criteria(item)
     if not criteria:
         return
@@ -90,6 +102,18 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 
 FIGURES_KEY = pytest.StashKey[dict]()
+
+
+def _attach_recent_events(item: pytest.Item, report: pytest.TestReport) -> None:
+    """Put the release namespace's latest events into the failing test's report: the likely why."""
+    from .runner import run
+    from .tools import find
+
+    release = item.funcargs["release"]
+    out = run([find("kubectl"), "--kubeconfig", release.kubeconfig, "--context", release.context, "-n", release.namespace,
+               "get", "events", "--sort-by=.lastTimestamp"], check=False, quiet=True)
+    tail = "\n".join((out.stdout or out.stderr).splitlines()[-15:])
+    report.sections.append(("cluster events (latest 15)", tail))
 
 
 @pytest.fixture

@@ -1,6 +1,12 @@
 // Streams a request to the backend and the answer back. Used by app/api/[...path] and app/mcp.
+import { Agent, fetch as backendFetch } from "undici";
 import { tokenForRequest } from "./auth";
 import { backendUrl } from "./env";
+
+// One connection per request to the backend. With keep-alive, kube-proxy (which balances
+// connections, not requests) would pin this pod's traffic to one backend replica, so new
+// replicas started by the HPA would get nothing and a conversation would never move.
+const backendDispatcher = new Agent({ pipelining: 0 });
 
 // Request headers passed to the backend as they came (Authorization handled separately).
 const FORWARD_REQUEST_HEADERS = [
@@ -80,7 +86,8 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
 
   let upstream: Response;
   try {
-    upstream = await fetch(target, {
+    upstream = (await backendFetch(target, {
+      dispatcher: backendDispatcher,
       method,
       headers,
       body: hasBody ? req.body : undefined,
@@ -89,7 +96,7 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
       cache: "no-store",
       // Required by Node's fetch to stream a request body.
       ...(hasBody ? { duplex: "half" } : {}),
-    } as RequestInit);
+    } as never)) as unknown as Response;
   } catch (err) {
     clearTimeout(timer);
     return jsonError(502, "backend_unreachable", `backend ${base} unreachable: ${describeFetchError(err)}`);
