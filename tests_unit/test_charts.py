@@ -486,14 +486,24 @@ def test_network_policies_admit_only_the_intended_clients(rendered: tuple[str, l
         ({"global.imagePullPolicy": "Sometimes"}, ["imagePullPolicy"]),
         ({"database.persistence.enabled": "maybe"}, ["persistence", "boolean"]),
         ({"backend.auth.mode": "none"}, ["mode"]),
+        ({"frontend.betterAuth.rateLimit": "maybe"}, ["rateLimit"]),
     ],
-    ids=["wrong-type", "unknown-subchart-key", "unknown-umbrella-key", "nodeport-range", "enum", "bool", "auth-mode"],
+    ids=["wrong-type", "unknown-subchart-key", "unknown-umbrella-key", "nodeport-range", "enum", "bool", "auth-mode",
+         "rate-limit"],
 )
 def test_schema_rejects_bad_values_readably(umbrella: str, set_values: dict[str, str], expected: list[str]) -> None:
     message = charts.rejection(umbrella, set_values=set_values)
     assert "schema" in message.lower(), message
     for word in expected:
         assert word in message, f"{word!r} missing from helm's message:\n{message}"
+
+
+def test_auth_rate_limit_is_on_except_where_the_load_tests_run(rendered: tuple[str, list[dict[str, Any]]]) -> None:
+    environment, objects = rendered
+    config = next(o for o in _of_kind(objects, "ConfigMap") if o["metadata"]["name"] == f"{RELEASE}-frontend")
+    # Load tests sign up every simulated user from one address (127.0.0.1), which Better Auth's per-IP limit refuses.
+    expected = "off" if environment in ("embedded", "kind", "minikube") else "on"
+    assert config["data"]["BETTER_AUTH_RATE_LIMIT"] == expected, f"{environment}: {config['data']}"
 
 
 def test_inconsistent_values_fail_once_with_every_problem(umbrella: str) -> None:
