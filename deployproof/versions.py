@@ -48,3 +48,9 @@ DEBIAN_PYTHON = "3.11"  # Debian 12's python3.11, same minor as PYTHON_OFFICIAL_
 DEBIAN_POSTGRES = "15"  # Debian 12's postgresql-15, same major as POSTGRES_OFFICIAL_BASE
 NODE_MAJOR = "20"  # the host's node binary is copied into the local base; Debian 12 only has 18
 DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
+
+# Analyzers of the AI-assisted operations' fallbacks (deployproof/aiops), installed on demand into the cache.
+# checkov pins packaging<24, which our lock cannot share (packaging 26): it gets a venv of its own.
+CHECKOV = "3.3.30"  # Dockerfile and Kubernetes manifest checks (PyPI)
+KUBE_SCORE = "v1.20.0"  # Kubernetes object analysis (Go module proxy)
+KUBE_SCORE_MODULE = "github.com/zegl/kube-score"

@@ -1,0 +1,150 @@
+"""The maintained analyzers behind the fallbacks: checkov (Dockerfiles and manifests) and kube-score (manifests).
+
+Charts are analyzed as they would be installed: the umbrella chart rendered by helm
+(deployproof.charts) with an environment's values file, the release namespace filled in
+(as `helm -n` does), one file per object so each finding names its object.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from .. import charts, versions
+from ..errors import CommandError
+from ..runner import run
+from . import toolcache
+from .findings import Finding
+from .severity import grade
+
+REPO = Path(__file__).resolve().parents[2]
+DOCKERFILES = REPO / "dockerfiles"
+
+
+@dataclass
+class AnalyzerRun:
+    tool: str  # checkov-dockerfile, checkov-kubernetes, kube-score
+    version: str
+    subject: str  # what was analyzed
+    command: str
+    seconds: float
+    checks_passed: int
+    findings: list[Finding] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {"tool": self.tool, "version": self.version, "subject": self.subject, "command": self.command,
+                "seconds": self.seconds, "checks_passed": self.checks_passed, "findings": len(self.findings)}
+
+
+def render_charts(workdir: Path, environment: str = "embedded", *, release: str = "todo", namespace: str = "todo") -> list[Path]:
+    """Render the umbrella chart for `environment` into `workdir`, one `<Kind>-<name>.yaml` per object."""
+    charts.dependency_build()
+    objects = charts.template(charts.UMBRELLA, [charts.values_file(environment)], release=release, namespace=namespace)
+    shutil.rmtree(workdir, ignore_errors=True)
+    workdir.mkdir(parents=True)
+    paths = []
+    for obj in objects:
+        obj.setdefault("metadata", {}).setdefault("namespace", namespace)
+        path = workdir / f"{obj['kind']}-{obj['metadata']['name']}.yaml"
+        path.write_text(yaml.safe_dump(obj, sort_keys=False))
+        paths.append(path)
+    return paths
+
+
+def _object_of(path: str) -> str:
+    """`Deployment-todo-backend.yaml` → `Deployment/todo-backend`."""
+    kind, _, name = Path(path).stem.partition("-")
+    return f"{kind}/{name}"
+
+
+def checkov(directory: Path, framework: str, *, target_of) -> AnalyzerRun:
+    """Run the pinned checkov on `directory` for one framework (dockerfile | kubernetes)."""
+    exe = toolcache.checkov()
+    # --skip-download: no platform calls (no network here; the checks themselves ship with checkov).
+    cmd = [exe, "--directory", directory, "--framework", framework, "--output", "json", "--quiet", "--compact", "--skip-download"]
+    begun = time.monotonic()
+    proc = run(cmd, check=False, timeout=600, quiet=True)
+    if proc.returncode not in (0, 1):
+        raise CommandError([str(c) for c in cmd], proc.returncode, (proc.stderr or proc.stdout)[-2000:],
+                           f"reinstall checkov: remove {exe.parent.parent} and run again")
+    data = json.loads(proc.stdout or "{}")
+    reports = data if isinstance(data, list) else [data]
+    findings, passed = [], 0
+    for report in reports:
+        passed += int(report.get("summary", {}).get("passed", report.get("passed", 0)))
+        for failed in (report.get("results") or {}).get("failed_checks", []):
+            target = target_of(failed["file_path"])
+            kind = target.split("/", 1)[0]
+            findings.append(Finding(
+                "checkov", failed["check_id"], grade(failed["check_id"], kind), target, failed["check_name"],
+                failed.get("guideline") or "",
+                details={"lines": failed.get("file_line_range"), "resource": failed.get("resource")}))
+    return AnalyzerRun(f"checkov-{framework}", versions.CHECKOV, str(directory), " ".join(str(c) for c in cmd),
+                       round(time.monotonic() - begun, 1), passed, findings)
+
+
+def review_dockerfiles(directory: Path = DOCKERFILES) -> AnalyzerRun:
+    """checkov's Dockerfile checks on every Dockerfile under dockerfiles/ (app and base images)."""
+    prefix = directory.relative_to(REPO) if directory.is_relative_to(REPO) else directory
+    return checkov(directory, "dockerfile", target_of=lambda p: f"{prefix}/{p.lstrip('/')}")
+
+
+def kube_score(files: list[Path]) -> AnalyzerRun:
+    """kube-score on the rendered objects (all at once: it matches Services, HPAs, PDBs, NetworkPolicies to pods)."""
+    exe = toolcache.kube_score()
+    kube_minor = ".".join(versions.KUBERNETES.split(".")[:2])
+    cmd = [exe, "score", "--output-format", "json", "--kubernetes-version", kube_minor, *files]
+    begun = time.monotonic()
+    proc = run(cmd, check=False, timeout=300, quiet=True)
+    if proc.returncode not in (0, 1):
+        raise CommandError([str(c) for c in cmd[:5]], proc.returncode, (proc.stderr or proc.stdout)[-2000:],
+                           f"rebuild kube-score: remove {exe.parent} and run again")
+    findings, passed = [], 0
+    for obj in json.loads(proc.stdout or "[]"):
+        kind = obj["type_meta"]["kind"]
+        name = obj["object_meta"]["name"]
+        for check in obj.get("checks") or []:
+            if check.get("skipped"):
+                continue
+            if check["grade"] >= 7:  # 10 all OK, 7 almost OK
+                passed += 1
+                continue
+            tool_grade = "CRITICAL" if check["grade"] <= 1 else "WARNING"
+            check_id = check["check"]["id"]
+            for comment in check.get("comments") or [{"summary": check["check"]["name"], "path": "", "description": ""}]:
+                target = f"{kind}/{name}" + (f"/{comment['path']}" if comment.get("path") else "")
+                findings.append(Finding("kube-score", check_id, grade(check_id, kind, tool_grade), target,
+                                        comment.get("summary") or check["check"]["name"], comment.get("description") or "",
+                                        details={"kube_score_grade": tool_grade}))
+    return AnalyzerRun("kube-score", versions.KUBE_SCORE, f"{len(files)} rendered objects", " ".join(str(c) for c in cmd[:5]) + " <files>",
+                       round(time.monotonic() - begun, 1), passed, findings)
+
+
+def review_charts(workdir: Path, environment: str = "embedded", *, namespace: str = "todo") -> list[AnalyzerRun]:
+    """checkov's Kubernetes checks and kube-score on the umbrella chart rendered with `environment`'s values."""
+    files = render_charts(workdir, environment, namespace=namespace)
+    subject = f"charts/{charts.UMBRELLA} + values-{environment}.yaml ({len(files)} objects)"
+    runs = [checkov(workdir, "kubernetes", target_of=_object_of), kube_score(files)]
+    for analyzer_run in runs:
+        analyzer_run.subject = subject
+    return runs
+
+
+def merge_duplicates(findings: list[Finding]) -> list[Finding]:
+    """One finding per (tool, check, target): kube-score repeats a check per comment line."""
+    seen: dict[tuple[str, str, str], Finding] = {}
+    for finding in findings:
+        key = (finding.tool, finding.check_id, finding.target)
+        if key in seen:
+            if finding.message not in seen[key].message:
+                seen[key].message += "; " + finding.message
+        else:
+            seen[key] = finding
+    return list(seen.values())
+
+

@@ -1,0 +1,85 @@
+"""The real AI tools, asked in advisory mode: each gets a read-only question and a deadline, and its answer is kept.
+
+Every call goes through the one runner with a timeout; a tool that fails or times out is
+recorded as such and the fallback runs. Nothing here lets a tool change the cluster or a file:
+kubectl-ai runs without --skip-permissions (it must ask before any change, and --quiet cannot
+answer), and every prompt says the task is read-only.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from ..errors import CommandError
+from ..runner import run
+from .detect import Detection
+
+DEFAULT_TIMEOUT = 300.0
+ADVISORY = "This is an advisory, read-only task: do not modify any file or cluster resource."
+
+
+@dataclass
+class Answer:
+    tool: str
+    task: str
+    command: str
+    ok: bool
+    seconds: float
+    output: str
+    error: str = ""
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | None = None, shown_prompt: str = "") -> Answer:
+    shown = " ".join(str(c) for c in cmd[:-1]) + f" {shown_prompt or '<prompt>'!r}"
+    begun = time.monotonic()
+    try:
+        proc = run(cmd, check=False, timeout=timeout, cwd=cwd)
+    except CommandError as exc:  # the runner turns a timeout into CommandError
+        return Answer(tool, task, shown, False, round(time.monotonic() - begun, 1), "", exc.cause)
+    seconds = round(time.monotonic() - begun, 1)
+    output = proc.stdout.strip()
+    if proc.returncode != 0 or not output:
+        return Answer(tool, task, shown, False, seconds, output, (proc.stderr or "no output").strip()[-1000:])
+    return Answer(tool, task, shown, True, seconds, output)
+
+
+def gordon_review_dockerfiles(detection: Detection, dockerfiles: list[Path], repo: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:
+    """Ask Gordon to review our Dockerfiles (their text is in the prompt, so no file access is needed)."""
+    parts = [f"Review these Dockerfiles for security and best practices. {ADVISORY} For each issue give the file, a severity "
+             "(HIGH, MEDIUM, LOW) and the fix. Base images are build args on purpose (no registry in CI)."]
+    for path in dockerfiles:
+        parts.append(f"\n# {path.relative_to(repo)}\n{path.read_text()}")
+    prompt = "\n".join(parts)
+    return _ask("gordon", "Dockerfile review", [detection.settings["docker"], "ai", prompt], timeout=timeout, cwd=repo,
+                shown_prompt=f"Review these Dockerfiles … ({len(dockerfiles)} files)")
+
+
+def kubectl_ai_diagnose(detection: Detection, kubeconfig: Path, namespace: str, context: str = "", *,
+                        timeout: float = DEFAULT_TIMEOUT) -> Answer:
+    """Ask kubectl-ai what is wrong in the namespace, non-interactively (--quiet), with read-only kubectl."""
+    prompt = (f"Diagnose the application in namespace {namespace}: list every pod that is not Running and Ready, restarting, "
+              f"failing probes, pending or failing to pull its image, with the reason and the most likely fix. {ADVISORY}")
+    settings = detection.settings or {}
+    cmd = [detection.binary, "--quiet", "--kubeconfig", str(kubeconfig), "--max-iterations", "10"]
+    if settings.get("provider"):
+        cmd += ["--llm-provider", settings["provider"]]
+    if settings.get("model"):
+        cmd += ["--model", settings["model"]]
+    return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
+
+
+def kagent_optimize(detection: Detection, namespace: str, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:
+    """Ask kagent's Kubernetes agent for resource and autoscaling recommendations for the namespace."""
+    settings = detection.settings or {}
+    task = (f"For every Deployment and StatefulSet in namespace {namespace}, compare the containers' CPU and memory "
+            f"requests and limits with their current usage from the metrics API, and recommend requests, limits and "
+            f"HorizontalPodAutoscaler CPU targets. {ADVISORY}")
+    cmd = [detection.binary, "invoke", "--namespace", settings.get("namespace", "kagent"), "--agent", settings.get("agent", "k8s-agent")]
+    if settings.get("url"):
+        cmd += ["--kagent-url", settings["url"]]
+    return _ask("kagent", "optimization recommendations", [*cmd, "--task", task], timeout=timeout, shown_prompt=task[:80] + " …")

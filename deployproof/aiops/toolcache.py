@@ -1,0 +1,78 @@
+"""Install the fallback analyzers on demand into the cache: checkov in a venv of its own, kube-score by `go install`.
+
+Each lands in `<cache>/tools/<name>-<version>` and is marked complete only after it ran once,
+so an interrupted install is redone, and a version bump in versions.py installs afresh.
+checkov cannot join our lock (it pins packaging<24), hence its own venv from PyPI.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from .. import versions
+from ..errors import PrerequisiteError
+from ..paths import cache_dir
+from ..progress import step
+from ..runner import run
+
+
+def tool_dir(name: str, version: str) -> Path:
+    return cache_dir() / "tools" / f"{name}-{version}"
+
+
+def _complete(folder: Path) -> bool:
+    return (folder / ".complete").exists()
+
+
+def _finish(staging: Path, target: Path, begun: float) -> None:
+    (staging / ".complete").write_text(json.dumps({"installed": time.time(), "install_s": round(time.monotonic() - begun, 1)}))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+
+
+def checkov() -> Path:
+    """Path of the pinned checkov executable, installing it into its own venv on first use."""
+    target = tool_dir("checkov", versions.CHECKOV)
+    exe = target / "bin" / "checkov"
+    if _complete(target):
+        return exe
+    # A venv's scripts name their interpreter by absolute path, so it is built at its final place.
+    staging = target
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    begun = time.monotonic()
+    fix = "check that PyPI is reachable (pip config), or remove the folder and retry"
+    with step(f"install checkov {versions.CHECKOV} into {target}"):
+        run([sys.executable, "-m", "venv", staging], fix="install python3-venv")
+        run([staging / "bin" / "python", "-m", "pip", "install", "--quiet", f"checkov=={versions.CHECKOV}"], timeout=1800, fix=fix)
+        run([exe, "--version"], quiet=True, fix=fix)
+        (staging / "freeze.txt").write_text(run([staging / "bin" / "python", "-m", "pip", "freeze"], quiet=True).stdout)
+    (staging / ".complete").write_text(json.dumps({"installed": time.time(), "install_s": round(time.monotonic() - begun, 1)}))
+    return exe
+
+
+def kube_score() -> Path:
+    """Path of the pinned kube-score binary, built with `go install` through the Go module proxy on first use."""
+    target = tool_dir("kube-score", versions.KUBE_SCORE)
+    exe = target / "kube-score"
+    if _complete(target):
+        return exe
+    go = shutil.which("go")
+    if not go:
+        raise PrerequisiteError("Go is not installed; kube-score is built from source", "install Go >= 1.24 and put it on PATH")
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    begun = time.monotonic()
+    package = f"{versions.KUBE_SCORE_MODULE}/cmd/kube-score@{versions.KUBE_SCORE}"
+    with step(f"go install {package}"):
+        run([go, "install", "-trimpath", "-ldflags", f"-s -w -X main.version={versions.KUBE_SCORE}", package],
+            env={"GOBIN": str(staging), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}, timeout=1800,
+            fix="check that the Go module proxy is reachable (go env GOPROXY)")
+        run([staging / "kube-score", "version"], quiet=True)
+    _finish(staging, target, begun)
+    return exe
