@@ -65,7 +65,7 @@ def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubecon
     result = diagnose(diagnostics_folder)
     record = ToolRecord("kubectl-ai", "cluster diagnosis", detection, _status(detection, answer), answer,
                         f"diagnostics-folder summarizer on {diagnostics_folder}", result.summary(), result.findings(),
-                        figures={"problems": len(result.problems), "healthy": result.healthy})
+                        figures={"problems": len(result.problems), "healthy": result.healthy, "namespaces": result.namespaces})
     return record, result
 
 

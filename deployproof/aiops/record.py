@@ -22,6 +22,7 @@ class AiopsReport:
     recommendations: list[rightsizing.Recommendation] = field(default_factory=list)
     sizing_window: dict[str, Any] = field(default_factory=dict)
     stale_acceptances: list[Acceptance] = field(default_factory=list)
+    paths: dict[str, Path] = field(default_factory=dict)  # where write() put the report
 
     @property
     def findings(self) -> list[Finding]:
@@ -56,7 +57,8 @@ class AiopsReport:
         json_path, md_path = directory / "aiops-report.json", directory / "aiops-report.md"
         json_path.write_text(json.dumps(self.as_dict(), indent=2, default=str))
         md_path.write_text(self.markdown())
-        return {"json": json_path, "markdown": md_path}
+        self.paths = {"json": json_path, "markdown": md_path}
+        return self.paths
 
     def markdown(self) -> str:
         lines = ["# AI-assisted operations (SC-4)", "",
