@@ -9,4 +9,5 @@ pytest_plugins = [
     "fixtures.workloads",
     "fixtures.release",
     "fixtures.app",
+    "fixtures.resilience",
 ]

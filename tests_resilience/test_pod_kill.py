@@ -1,74 +1,75 @@
-"""Resilience: a backend pod is deleted under a steady trickle of requests; the service keeps answering,
-a replacement becomes Ready, and no task is lost. The recovery time is measured."""
+"""Resilience: one pod of each component (backend, frontend, database) is deleted under a steady trickle
+of requests through the NodePort. A replacement becomes Ready (measured), the service answers again
+(measured), no task written before the kill is lost, and where the component runs two or more
+replicas (the backend) not a single request fails."""
 
 from __future__ import annotations
 
-import threading
 import time
 
 import httpx
 import pytest
 
-from deployproof.waits import watch_until
+from deployproof import chaos
+from deployproof.load.trickle import Trickle
+from deployproof.waits import poll_until
 
 pytestmark = [pytest.mark.deploy, pytest.mark.resilience, pytest.mark.criterion("RES")]
 
-TRICKLE_INTERVAL_S = 0.2
-TRICKLE_MAX_S = 180  # the trickle stops by itself
+BASELINE_S = 2  # successful requests before the kill: the trickle works before anything is disturbed
+SETTLE_S = 2  # and after the replacement is Ready: late failures would still be seen
+RECOVERY_TIMEOUT_S = 180
 
 
-class Trickle(threading.Thread):
-    """GETs the user's task list every 200 ms through the NodePort until stopped (bounded in time)."""
-
-    def __init__(self, url: str, headers: dict[str, str]) -> None:
-        super().__init__(daemon=True)
-        self.url, self.headers = url, headers
-        self.ok = 0
-        self.failures: list[str] = []
-        self.halt = threading.Event()
-
-    def run(self) -> None:
-        deadline = time.monotonic() + TRICKLE_MAX_S
-        with httpx.Client(timeout=10) as client:
-            while not self.halt.is_set() and time.monotonic() < deadline:
-                try:
-                    response = client.get(self.url, headers=self.headers)
-                    if response.status_code == 200:
-                        self.ok += 1
-                    else:
-                        self.failures.append(f"{response.status_code} {response.text[:80]}")
-                except httpx.HTTPError as exc:
-                    self.failures.append(type(exc).__name__)
-                self.halt.wait(TRICKLE_INTERVAL_S)
+def _write_tasks(tasks_url: str, user, count: int, label: str) -> list[int]:
+    ids = []
+    for i in range(count):
+        response = httpx.post(tasks_url, json={"title": f"{label} {i}"}, headers=user.headers, timeout=10)
+        assert response.status_code == 201, f"writing a task before the kill: {response.status_code} {response.text[:200]}"
+        ids.append(response.json()["id"])
+    return ids
 
 
-def test_backend_pod_killed_under_traffic_recovers_without_losing_tasks(k8s, release, app_url, user_a, figures):
+@pytest.mark.parametrize("name", ["backend", "frontend", "database"])
+def test_pod_killed_under_traffic_recovers_without_losing_tasks(name, k8s, release, app_url, user_a, figures):
+    part = chaos.component(release.name, name)
     tasks_url = f"{app_url}/api/{user_a.user_id}/tasks"
-    written = [httpx.post(tasks_url, json={"title": f"survives the kill {i}"}, headers=user_a.headers, timeout=10).json()["id"] for i in range(5)]
-    selector = f"app.kubernetes.io/instance={release.name},app.kubernetes.io/name=backend"
-    pods = k8s.core.list_namespaced_pod(release.namespace, label_selector=selector).items
+    written = _write_tasks(tasks_url, user_a, 5, f"survives the {name} kill")
+    pods = chaos.serving_pods(k8s, release.namespace, part)
+    assert pods, f"no Ready {name} pod to kill"
     replicas = len(pods)
-    victim = pods[0].metadata.name
-    trickle = Trickle(tasks_url, user_a.headers)
-    trickle.start()
-    time.sleep(2)  # a baseline of successful requests before the kill
-    begun = time.monotonic()
-    k8s.core.delete_namespaced_pod(victim, release.namespace)
 
-    def replaced(items):
-        ready = [p.metadata.name for p in items if p.metadata.name != victim and p.metadata.deletion_timestamp is None
-                 and any(c.type == "Ready" and c.status == "True" for c in (p.status.conditions or []))]
-        return len(ready) >= replicas, ready
+    with Trickle(tasks_url, user_a.headers, limit_s=RECOVERY_TIMEOUT_S + 60) as trickle:
+        time.sleep(BASELINE_S)
+        assert trickle.ok > 0 and not trickle.failures, f"the trickle failed before the kill: {trickle.failures[:3]}"
+        killed_at = time.monotonic()
+        gone = chaos.kill_pod(k8s, release.namespace, pods[0])
+        chaos.wait_ready_replacements(k8s, release.namespace, part, replicas, gone, timeout=RECOVERY_TIMEOUT_S)
+        ready_s = time.monotonic() - killed_at
 
-    watch_until(k8s.core.list_namespaced_pod, replaced, description=f"{replicas} Ready backend pods without {victim}",
-                timeout=180, namespace=release.namespace, label_selector=selector)
-    recovery_s = round(time.monotonic() - begun, 1)
-    time.sleep(2)
-    trickle.halt.set()
-    trickle.join()
-    figures.update({"recovery_s": recovery_s, "requests_ok": trickle.ok, "requests_failed": len(trickle.failures), "replicas": replicas})
-    assert trickle.ok > 0
+        # Ready is the pod's view; the user's view is a request through the NodePort succeeding after the last failure.
+        def restored():
+            failed = [o.at for o in trickle.failures if o.at >= killed_at]
+            at = trickle.first_success_after(failed[-1] if failed else killed_at)
+            return at is not None, at if at is not None else trickle.statuses(killed_at)
+
+        service_s = poll_until(restored, description=f"a successful request through {app_url} after the {name} kill",
+                               timeout=RECOVERY_TIMEOUT_S) - killed_at
+        time.sleep(SETTLE_S)
+
+    failures = [o for o in trickle.failures if o.at >= killed_at]
+    figures.update({
+        f"{name}_replicas": replicas,
+        f"{name}_ready_s": round(ready_s, 1),
+        f"{name}_service_s": round(service_s, 1),
+        f"{name}_outage_s": trickle.outage_s(),
+        f"{name}_requests_ok": trickle.ok,
+        f"{name}_requests_failed": len(failures),
+    })
+    if failures:
+        figures[f"{name}_failure_statuses"] = {k: v for k, v in trickle.statuses(killed_at).items() if k != "200"}
     if replicas >= 2:
-        assert not trickle.failures, f"with {replicas} replicas no request may fail; failed: {trickle.failures[:5]}"
+        assert not failures, (f"with {replicas} {name} replicas no request may fail; "
+                              f"{len(failures)} failed: {[(o.status, o.detail) for o in failures[:5]]}")
     remaining = {t["id"] for t in httpx.get(tasks_url, headers=user_a.headers, timeout=10).json()}
-    assert set(written) <= remaining, f"tasks lost: {set(written) - remaining}"
+    assert set(written) <= remaining, f"tasks lost with the {name} pod: {sorted(set(written) - remaining)}"

@@ -1,0 +1,191 @@
+"""A Locust run's CSV files as dataclasses: per endpoint (the whole run), over time (one point a second), per step.
+
+Locust writes `<prefix>_stats.csv` (cumulative per endpoint plus "Aggregated") and, with
+--csv-full-history, `<prefix>_stats_history.csv`: a row a second per endpoint and for the aggregate,
+whose percentiles cover the last ~10 seconds and whose "Total …" columns are cumulative.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+AGGREGATED = "Aggregated"
+MIN_STEP_POINTS = 5  # a plateau of the user count shorter than this is a ramp, not a step
+
+
+@dataclass
+class EndpointStats:
+    """One endpoint over the whole run (or the whole run's aggregate, name "Aggregated")."""
+
+    method: str
+    name: str
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    avg_ms: float
+    max_ms: float
+
+    @property
+    def label(self) -> str:
+        return f"{self.method} {self.name}".strip()
+
+    @property
+    def failure_ratio(self) -> float:
+        return self.failures / self.requests if self.requests else 0.0
+
+
+@dataclass
+class HistoryPoint:
+    """The aggregate at one second of the run: current throughput, recent latency, cumulative counts."""
+
+    timestamp: float
+    users: int
+    rps: float
+    failures_per_s: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+    total_requests: int
+    total_failures: int
+
+
+@dataclass
+class StepStats:
+    """One plateau of the user count: throughput from the counts, latency over its last ~10 seconds."""
+
+    users: int
+    start: float
+    end: float
+    requests: int
+    failures: int
+    rps: float
+    p50_ms: float | None
+    p95_ms: float | None
+    p99_ms: float | None
+
+    @property
+    def seconds(self) -> float:
+        return self.end - self.start
+
+
+@dataclass
+class LoadResult:
+    """Everything one run measured; `total` is the "Aggregated" row."""
+
+    endpoints: list[EndpointStats]
+    total: EndpointStats
+    history: list[HistoryPoint]
+    served_by: dict[str, int] = field(default_factory=dict)
+    served_by_first_seen: dict[str, float] = field(default_factory=dict)
+    started_at: float = 0.0  # epoch seconds the Locust process started
+    ended_at: float = 0.0
+    folder: Path | None = None
+
+    def endpoint(self, label: str) -> EndpointStats:
+        """The endpoint whose "METHOD name" is `label`, e.g. "GET /api/[user]/tasks"."""
+        for item in self.endpoints:
+            if item.label == label:
+                return item
+        raise KeyError(f"{label!r} not in {[e.label for e in self.endpoints]}")
+
+    def steps(self) -> list[StepStats]:
+        return steps_from_history(self.history)
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None  # "N/A" before the first request
+
+
+def parse_stats(path: Path) -> tuple[list[EndpointStats], EndpointStats]:
+    """(endpoints, aggregate) from `<prefix>_stats.csv`."""
+    endpoints: list[EndpointStats] = []
+    total: EndpointStats | None = None
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            item = EndpointStats(
+                method=row["Type"], name=row["Name"], requests=int(row["Request Count"]), failures=int(row["Failure Count"]),
+                rps=round(float(row["Requests/s"]), 2), p50_ms=_number(row["50%"]) or 0.0, p95_ms=_number(row["95%"]) or 0.0,
+                p99_ms=_number(row["99%"]) or 0.0, avg_ms=round(float(row["Average Response Time"]), 1),
+                max_ms=round(float(row["Max Response Time"]), 1),
+            )
+            if item.name == AGGREGATED:
+                total = item
+            else:
+                endpoints.append(item)
+    if total is None:
+        raise ValueError(f"{path}: no Aggregated row (did the run end before its first stats?)")
+    return endpoints, total
+
+
+def parse_history(path: Path) -> list[HistoryPoint]:
+    """The aggregate's points from `<prefix>_stats_history.csv` (endpoint rows are skipped)."""
+    points = []
+    with open(path, newline="") as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] != AGGREGATED:
+                continue
+            points.append(HistoryPoint(
+                timestamp=float(row["Timestamp"]), users=int(row["User Count"]), rps=float(row["Requests/s"]),
+                failures_per_s=float(row["Failures/s"]), p50_ms=_number(row["50%"]), p95_ms=_number(row["95%"]),
+                p99_ms=_number(row["99%"]), total_requests=int(row["Total Request Count"]),
+                total_failures=int(row["Total Failure Count"]),
+            ))
+    return points
+
+
+def steps_from_history(history: list[HistoryPoint], min_points: int = MIN_STEP_POINTS) -> list[StepStats]:
+    """Plateaus of the user count (at least `min_points` seconds), each with its throughput and latency.
+
+    Throughput is exact (cumulative counts at the plateau's ends); latency is Locust's window of the
+    last ~10 seconds at the plateau's end, so a step's first seconds (users signing up) weigh little.
+    """
+    steps: list[StepStats] = []
+    run: list[HistoryPoint] = []
+    for point in history + [None]:  # type: ignore[list-item]
+        if run and (point is None or point.users != run[0].users):
+            if len(run) >= min_points and run[0].users > 0:
+                first, last = run[0], run[-1]
+                seconds = max(last.timestamp - first.timestamp, 1.0)
+                requests = last.total_requests - first.total_requests
+                steps.append(StepStats(
+                    users=first.users, start=first.timestamp, end=last.timestamp, requests=requests,
+                    failures=last.total_failures - first.total_failures, rps=round(requests / seconds, 2),
+                    p50_ms=last.p50_ms, p95_ms=last.p95_ms, p99_ms=last.p99_ms,
+                ))
+            run = []
+        if point is not None:
+            run.append(point)
+    return steps
+
+
+def find_knee(steps: list[StepStats], efficiency: float = 0.5, latency_factor: float = 2.0) -> StepStats | None:
+    """The first step past which adding users stops paying: throughput per added user falls below
+    `efficiency` of the first step's per-user throughput, or p95 grows by `latency_factor` over the first step's."""
+    if len(steps) < 2 or steps[0].users <= 0:
+        return None
+    base = steps[0]
+    per_user = base.rps / base.users
+    for previous, current in zip(steps, steps[1:]):
+        added = current.users - previous.users
+        gain = (current.rps - previous.rps) / added if added > 0 else per_user
+        slower = base.p95_ms and current.p95_ms and current.p95_ms > latency_factor * base.p95_ms
+        if gain < efficiency * per_user or slower:
+            return current
+    return None
+
+
+def read_served_by(path: Path) -> tuple[dict[str, int], dict[str, float]]:
+    """(pod → requests answered, pod → epoch first seen) as the locustfile wrote them."""
+    if not path.exists():
+        return {}, {}
+    data = json.loads(path.read_text())
+    return dict(data.get("counts", {})), dict(data.get("first_seen", {}))
