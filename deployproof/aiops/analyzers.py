@@ -121,7 +121,8 @@ def kube_score(files: list[Path]) -> AnalyzerRun:
                 findings.append(Finding("kube-score", check_id, grade(check_id, kind, tool_grade), target,
                                         comment.get("summary") or check["check"]["name"], comment.get("description") or "",
                                         details={"kube_score_grade": tool_grade}))
-    return AnalyzerRun("kube-score", versions.KUBE_SCORE, f"{len(files)} rendered objects", " ".join(str(c) for c in cmd[:5]) + " <files>",
+    shown = " ".join(str(c) for c in cmd[: -len(files)]) + f" <{len(files)} files>"
+    return AnalyzerRun("kube-score", versions.KUBE_SCORE, f"{len(files)} rendered objects", shown,
                        round(time.monotonic() - begun, 1), passed, findings)
 
 

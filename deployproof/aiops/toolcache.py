@@ -28,10 +28,8 @@ def _complete(folder: Path) -> bool:
     return (folder / ".complete").exists()
 
 
-def _finish(staging: Path, target: Path, begun: float) -> None:
-    (staging / ".complete").write_text(json.dumps({"installed": time.time(), "install_s": round(time.monotonic() - begun, 1)}))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+def _mark_complete(folder: Path, begun: float) -> None:
+    (folder / ".complete").write_text(json.dumps({"installed": time.time(), "install_s": round(time.monotonic() - begun, 1)}))
 
 
 def checkov() -> Path:
@@ -40,18 +38,19 @@ def checkov() -> Path:
     exe = target / "bin" / "checkov"
     if _complete(target):
         return exe
-    # A venv's scripts name their interpreter by absolute path, so it is built at its final place.
-    staging = target
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.parent.mkdir(parents=True, exist_ok=True)
+    # A venv's scripts name their interpreter by absolute path, so it is built in place; the
+    # .complete marker (written last) is what makes it count, so a broken half-install is redone.
+    shutil.rmtree(target, ignore_errors=True)
+    target.parent.mkdir(parents=True, exist_ok=True)
     begun = time.monotonic()
+    python = target / "bin" / "python"
     fix = "check that PyPI is reachable (pip config), or remove the folder and retry"
     with step(f"install checkov {versions.CHECKOV} into {target}"):
-        run([sys.executable, "-m", "venv", staging], fix="install python3-venv")
-        run([staging / "bin" / "python", "-m", "pip", "install", "--quiet", f"checkov=={versions.CHECKOV}"], timeout=1800, fix=fix)
+        run([sys.executable, "-m", "venv", target], fix="install python3-venv")
+        run([python, "-m", "pip", "install", "--quiet", f"checkov=={versions.CHECKOV}"], timeout=1800, fix=fix)
         run([exe, "--version"], quiet=True, fix=fix)
-        (staging / "freeze.txt").write_text(run([staging / "bin" / "python", "-m", "pip", "freeze"], quiet=True).stdout)
-    (staging / ".complete").write_text(json.dumps({"installed": time.time(), "install_s": round(time.monotonic() - begun, 1)}))
+        (target / "freeze.txt").write_text(run([python, "-m", "pip", "freeze"], quiet=True).stdout)
+    _mark_complete(target, begun)
     return exe
 
 
@@ -74,5 +73,7 @@ def kube_score() -> Path:
             env={"GOBIN": str(staging), "CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false"}, timeout=1800,
             fix="check that the Go module proxy is reachable (go env GOPROXY)")
         run([staging / "kube-score", "version"], quiet=True)
-    _finish(staging, target, begun)
+    _mark_complete(staging, begun)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
     return exe
