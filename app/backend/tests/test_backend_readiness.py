@@ -22,6 +22,21 @@ def test_readyz_is_503_with_reason_when_database_is_unreachable():
         server.stop()
 
 
+def test_task_requests_are_503_not_500_when_the_database_is_unreachable():
+    from backend_testkit.tokens import hs256_token
+
+    dead = f"postgresql://nobody@127.0.0.1:{free_port()}/none"
+    server = ThreadedServer(create_app(make_settings(dead, database_connect_timeout_seconds=1))).start()
+    try:
+        response = httpx.get(f"{server.url}/api/someone/tasks", headers={"Authorization": f"Bearer {hs256_token('someone')}"},
+                             trust_env=False, timeout=10)
+        assert response.status_code == 503, f"{response.status_code} {response.text}"
+        assert response.headers["retry-after"] and "database" in response.json()["reason"]
+        assert response.headers["x-served-by"]
+    finally:
+        server.stop()
+
+
 def test_chat_is_503_not_500_when_the_tool_server_is_unreachable(database_url, user):
     from backend_testkit.tokens import hs256_token
 

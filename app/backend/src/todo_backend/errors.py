@@ -1,4 +1,5 @@
-"""Error responses: always JSON `{"detail": "..."}`, 4xx for anything the client got wrong, never a 5xx."""
+"""Error responses: always JSON `{"detail": "..."}`, 4xx for anything the client got wrong, 503 while the database
+is unreachable, 500 only for the unexpected."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .logs import request_id_var
 
@@ -37,6 +40,28 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+DATABASE_RETRY_AFTER_S = 5
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database did not answer (down, restarting, pool exhausted): a temporary 503, not a 500.
+
+    Readiness (/readyz) takes the pod out of the Service soon after; until then, and for requests
+    already in flight, the client learns the service is unavailable and may retry.
+    """
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    log.warning("database unavailable", extra={"path": request.url.path, "error": f"{type(cause).__name__}: {first_line}"})
+    return JSONResponse(
+        {"detail": "The database is unavailable right now; try again shortly",
+         "reason": f"database: {type(cause).__name__}", "request_id": request_id_var.get()},
+        status_code=503, headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)},
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
+    # Connection-level database failures only; a constraint violation or a bug stays a 500.
+    for error in (OperationalError, InterfaceError, PoolTimeout):
+        app.add_exception_handler(error, database_unavailable)
     app.add_exception_handler(Exception, unexpected_error)
