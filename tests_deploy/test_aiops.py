@@ -26,13 +26,17 @@ from deployproof.release import VALUES_BY_PROVIDER
 pytestmark = [pytest.mark.deploy, pytest.mark.criterion("SC-4")]
 
 SAMPLE_S = 75  # metrics-server publishes a point per pod every ~15 s: five windows
-MAX_REQUESTS = 3000  # the traffic loop is bounded in count as well as in time
+MAX_REQUESTS = 15000  # the traffic loop is bounded in count as well as in time
 APP_CONTAINERS = {"backend", "frontend", "postgresql"}
 
 
-def light_traffic(app_url: str, seconds: float) -> int:
-    """Sequential requests to the app's pages and health endpoints through the NodePort, for `seconds`."""
-    deadline, sent = time.monotonic() + seconds, 0
+def light_traffic(app_url: str, seconds: float) -> tuple[int, float]:
+    """Sequential requests to the app's pages and health endpoints through the NodePort, for `seconds`.
+
+    Returns (requests sent, seconds taken). One client, one request at a time: a steady trickle, not a load test.
+    """
+    begun = time.monotonic()
+    deadline, sent = begun + seconds, 0
     paths = ("/api/backend-health", "/", "/api/health")
     with httpx.Client(base_url=app_url, timeout=10) as client:
         while time.monotonic() < deadline and sent < MAX_REQUESTS:
@@ -41,15 +45,15 @@ def light_traffic(app_url: str, seconds: float) -> int:
             except httpx.HTTPError:
                 pass  # a refused request is still load on the way; SC-2 tests reachability
             sent += 1
-    return sent
+    return sent, round(time.monotonic() - begun, 1)
 
 
 @pytest.fixture(scope="module")
 def sizing(k8s, release, app_url):
     with rightsizing.MetricsSampler(k8s.custom, release.namespace, interval=5, label="light traffic") as sampler:
-        requests_sent = light_traffic(app_url, SAMPLE_S)
+        requests_sent, seconds = light_traffic(app_url, SAMPLE_S)
     specs = rightsizing.live_workloads(k8s.apps, k8s.autoscaling, release.namespace)
-    condition = f"light traffic ({requests_sent} sequential requests in {SAMPLE_S} s through the NodePort)"
+    condition = f"light traffic ({requests_sent} sequential requests in {seconds} s through the NodePort: pages, health)"
     window = {"condition": condition, "window_s": sampler.duration_s, "points": len(sampler.samples),
               "pods": len(sampler.pod_labels), "polls": sampler.polls, "errors": sampler.errors}
     return rightsizing.advise(sampler, specs), window

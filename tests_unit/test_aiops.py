@@ -443,3 +443,13 @@ def test_report_gate_and_files(tmp_path):
     assert data["findings_by_severity"] == {"HIGH": 3} and len(data["gate"]["blocking"]) == 1
     text = paths["markdown"].read_text()
     assert "fallback ran" in text and "1 unaccepted HIGH/CRITICAL" in text and "base image" in text
+
+
+def test_problems_of_pods_that_are_gone_are_history(tmp_path):
+    folder = write_folder(tmp_path, {**HEALTHY, "todo/events.txt": kubectl_table(EVENT_HEADER, [
+        event("Warning", "Unhealthy", "pod/todo-backend-old", "Readiness probe failed: connection refused"),
+        event("Warning", "Unhealthy", "pod/todo-backend-1", "Readiness probe failed: HTTP probe failed with statuscode: 503")])})
+    problems = {p.object: p for p in diagnose(folder).problems}
+    assert problems["pod/todo-backend-old"].gone and problems["pod/todo-backend-old"].severity == "LOW"
+    assert not problems["pod/todo-backend-1"].gone and problems["pod/todo-backend-1"].severity == "MEDIUM"
+    assert "(pod gone)" in problems["pod/todo-backend-old"].line()

@@ -66,10 +66,13 @@ class Problem:
     reason: str
     evidence: list[str] = field(default_factory=list)
     count: int = 1
+    gone: bool = False  # only events tell of it: the pod was replaced since (a rollout, a kill, a scale-in)
 
     @property
     def severity(self) -> str:
-        return RULES.get(self.reason, ("MEDIUM", ""))[0]
+        severity = RULES.get(self.reason, ("MEDIUM", ""))[0]
+        # What happened to a pod that no longer exists is history, not the state to fix first.
+        return "LOW" if self.gone and severity in ("HIGH", "MEDIUM") else severity
 
     @property
     def fix(self) -> str:
@@ -77,7 +80,7 @@ class Problem:
 
     def line(self) -> str:
         where = f"{self.namespace}/{self.object}" + (f" [{self.container}]" if self.container else "")
-        times = f" ×{self.count}" if self.count > 1 else ""
+        times = (f" ×{self.count}" if self.count > 1 else "") + (" (pod gone)" if self.gone else "")
         evidence = f" — {self.evidence[0]}" if self.evidence else ""
         return f"{self.severity:<6} {where}: {self.reason}{times}{evidence}\n       likely fix: {self.fix}"
 
@@ -101,7 +104,7 @@ class Diagnosis:
         return [
             Finding("diagnosis", p.reason, p.severity, f"{p.object}" + (f"/{p.container}" if p.container else ""),
                     (p.evidence[0] if p.evidence else p.reason) + (f" (×{p.count})" if p.count > 1 else ""), p.fix,
-                    details={"namespace": p.namespace, "evidence": p.evidence})
+                    details={"namespace": p.namespace, "evidence": p.evidence, "pod_gone": p.gone})
             for p in self.problems
         ]
 
@@ -127,8 +130,10 @@ def diagnose(folder: Path) -> Diagnosis:
         for describe in sorted((ns_dir / "describe").glob("pod-*.txt")):
             _from_describe(describe, namespace, add)
         _from_events(ns_dir, namespace, add)
+        current = _current_pods(ns_dir)
         for problem in problems.values():
             if problem.namespace == namespace and problem.object.startswith("pod/"):
+                problem.gone = current is not None and problem.object not in current
                 _attach_log(ns_dir, problem)
     # A pod's container-level reason explains its pod-level symptoms: drop the vaguer duplicates.
     specific = {(p.namespace, p.object) for p in problems.values() if p.reason not in ("Pending", "NotReady", "Restarted")}
@@ -161,6 +166,14 @@ def _from_pods_table(ns_dir: Path, namespace: str, add) -> None:
                 add(namespace, name, "", "JobFailed", "job Failed")
             elif name.startswith("horizontalpodautoscaler") and "<unknown>" in row.get("TARGETS", ""):
                 add(namespace, name, "", "HPAMetricsUnavailable", f"targets {row.get('TARGETS')}")
+
+
+def _current_pods(ns_dir: Path) -> set[str] | None:
+    """Pods listed in pods.txt (None when there is no listing to compare with)."""
+    text = _read(ns_dir / "pods.txt")
+    if not text.strip():
+        return None
+    return {row["NAME"] for table in parse_tables(text) for row in table if row.get("NAME", "").startswith("pod/")}
 
 
 def _not_ready(ready: str) -> bool:
