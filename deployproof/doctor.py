@@ -11,7 +11,7 @@ from pathlib import Path
 from .runner import run
 from .providers.embedded.cluster import PORTS_BY_NUMBER, ports_in_use
 
-APT_PACKAGES = "docker.io containerd runc containernetworking-plugins iptables conntrack socat debootstrap postgresql chromium chromium-driver iproute2 kmod"
+APT_PACKAGES = "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat debootstrap postgresql chromium chromium-driver iproute2 kmod"
 
 
 @dataclass
@@ -95,10 +95,23 @@ def checks() -> list[Check]:
         _which("chromium", apt),
     ]
     taken = ports_in_use()
+    if taken and _our_cluster_is_healthy():
+        results.append(Check("cluster ports", True, "held by the running embedded cluster (healthy; `up` reuses it)"))
+        return results
     results.append(Check("cluster ports free", not taken,
                          "all free" if not taken else ", ".join(f"{PORTS_BY_NUMBER[p]} {p}" for p in taken),
                          "" if not taken else "stop what listens there (ss -ltnp), or `deployproof cluster down` for an old embedded cluster"))
     return results
+
+
+def _our_cluster_is_healthy() -> bool:
+    from .providers.embedded.cluster import EmbeddedCluster
+
+    cluster = EmbeddedCluster()
+    try:
+        return cluster.layout.root.exists() and cluster.health_problem() is None
+    except Exception:  # noqa: BLE001 - no binaries or no state: not ours
+        return False
 
 
 def print_report(results: list[Check]) -> bool:
