@@ -8,10 +8,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import versions
 from .runner import run
 from .providers.embedded.cluster import PORTS_BY_NUMBER, ports_in_use
 
-APT_PACKAGES = "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat debootstrap postgresql chromium chromium-driver iproute2 kmod"
 
 
 @dataclass
@@ -77,7 +77,7 @@ def _docker() -> Check:
 
 
 def checks() -> list[Check]:
-    apt = f"apt-get update && apt-get install -y {APT_PACKAGES}"
+    apt = f"apt-get update && apt-get install -y {versions.APT_PACKAGES}"
     results = [
         Check("root", os.geteuid() == 0, f"uid {os.geteuid()}", "" if os.geteuid() == 0 else "run as root (sudo -E …) for the embedded provider"),
         Check("linux", platform.system() == "Linux", platform.system(), "" if platform.system() == "Linux" else "the embedded provider needs Linux; use minikube elsewhere"),

@@ -54,3 +54,9 @@ DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
 CHECKOV = "3.3.30"  # Dockerfile and Kubernetes manifest checks (PyPI)
 KUBE_SCORE = "v1.20.0"  # Kubernetes object analysis (Go module proxy)
 KUBE_SCORE_MODULE = "github.com/zegl/kube-score"
+
+# Debian packages the set-up installs (./dev reads this line; `deployproof doctor` prints it as the fix).
+APT_PACKAGES = (
+    "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat iproute2 kmod "
+    "debootstrap postgresql chromium chromium-driver python3-venv"
+)
