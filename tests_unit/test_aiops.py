@@ -453,3 +453,25 @@ def test_problems_of_pods_that_are_gone_are_history(tmp_path):
     assert problems["pod/todo-backend-old"].gone and problems["pod/todo-backend-old"].severity == "LOW"
     assert not problems["pod/todo-backend-1"].gone and problems["pod/todo-backend-1"].severity == "MEDIUM"
     assert "(pod gone)" in problems["pod/todo-backend-old"].line()
+
+
+def test_gordon_and_kagent_are_asked_read_only_with_what_they_need(machine, tmp_path):
+    from deployproof.aiops import assistants
+
+    record_args = 'printf "%s\\n" "$@" > "$(dirname "$0")/$(basename "$0").args"; echo "advice: add a USER"'
+    docker = tool(machine.bin, "docker", record_args)
+    dockerfile = tmp_path / "repo" / "dockerfiles" / "app.Dockerfile"
+    dockerfile.parent.mkdir(parents=True)
+    dockerfile.write_text("FROM scratch\nCOPY app /app\n")
+    answer = assistants.gordon_review_dockerfiles(Detection("gordon", True, "plugin", "Docker", True, settings={"docker": str(docker)}),
+                                                  [dockerfile], tmp_path / "repo", timeout=10)
+    sent = (machine.bin / "docker.args").read_text()
+    assert answer.ok and answer.output == "advice: add a USER"
+    assert sent.startswith("ai\n") and "# dockerfiles/app.Dockerfile" in sent and "COPY app /app" in sent and "read-only" in sent
+
+    kagent = tool(machine.bin, "kagent", record_args)
+    detection = Detection("kagent", True, str(kagent), "m", True, settings={"namespace": "kagent", "agent": "k8s-agent", "url": "http://127.0.0.1:8083"})
+    answer = assistants.kagent_optimize(detection, "todo", timeout=10)
+    sent = (machine.bin / "kagent.args").read_text().splitlines()
+    assert answer.ok and sent[:5] == ["invoke", "--namespace", "kagent", "--agent", "k8s-agent"]
+    assert sent[sent.index("--kagent-url") + 1] == "http://127.0.0.1:8083" and "namespace todo" in sent[-1]
