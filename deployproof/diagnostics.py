@@ -88,5 +88,19 @@ def collect(provider, namespaces: Iterable[str], *, folder: Path, release: str |
             collector.problems.append(f"{name}: {exc}")
     if collector.problems:
         collector.write("problems.txt", "\n".join(collector.problems) + "\n")
+    _first_reading(target)
     say(f"diagnostics collected in {target.resolve()}")
     return target
+
+
+def _first_reading(target: Path) -> None:
+    """Summarize the folder (which pod, which reason, likely fix) into diagnosis.txt and print its top lines."""
+    from .aiops.diagnose import diagnose
+
+    try:
+        summary = diagnose(target).summary()
+    except Exception as exc:  # noqa: BLE001 - the raw folder is still there to read
+        summary = f"diagnosis could not read the folder: {exc}"
+    (target / "diagnosis.txt").write_text(summary + "\n")
+    lines = summary.splitlines()
+    say("diagnosis (first reading):\n  " + "\n  ".join(lines[:12]) + ("\n  …" if len(lines) > 12 else ""))
