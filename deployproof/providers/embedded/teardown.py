@@ -72,6 +72,41 @@ def _stop_proxy_and_runtime(cluster: "EmbeddedCluster", problems: list[str]) -> 
             pass
 
 
+KUBEPODS = "kubepods"  # the kubelet's cgroup (cgroupsPerQOS) in every hierarchy
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def _pod_cgroups() -> list[Path]:
+    """Every cgroup directory of the kubelet's pods, deepest first (rmdir order)."""
+    found = []
+    for hierarchy in CGROUP_ROOT.iterdir() if CGROUP_ROOT.exists() else []:
+        top = hierarchy / KUBEPODS
+        if top.is_dir():
+            found += [p for p in top.rglob("*") if p.is_dir()] + [top]
+    return sorted(found, key=lambda p: len(p.parts), reverse=True)
+
+
+def _remove_pod_cgroups(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+    """Kill what still runs in a pod cgroup (a crashed run's containers), then remove the cgroups."""
+    cgroups = _pod_cgroups()
+    for cgroup in cgroups:
+        for pid in (cgroup / "cgroup.procs").read_text().split() if (cgroup / "cgroup.procs").exists() else []:
+            try:
+                os.kill(int(pid), 9)
+            except (ProcessLookupError, ValueError):
+                pass
+    deadline = time.monotonic() + 10
+    for cgroup in cgroups:
+        while cgroup.exists():
+            try:
+                cgroup.rmdir()
+            except OSError:
+                if time.monotonic() > deadline:
+                    problems.append(f"cgroup {cgroup} is busy")
+                    break
+                time.sleep(0.1)
+
+
 def _stop_control_plane(cluster: "EmbeddedCluster", problems: list[str]) -> None:
     for component in ("kube-apiserver", "etcd"):
         processes.stop(cluster.layout, component)
@@ -187,6 +222,7 @@ def leftovers(cluster: "EmbeddedCluster") -> list[str]:
     for iface in (cluster.net.bridge, cluster.net.node_interface):
         if run(["ip", "link", "show", iface], check=False, quiet=True).returncode == 0:
             found.append(f"interface {iface}")
+    found += [f"cgroup {c}" for c in _pod_cgroups()]
     if cluster.layout.root.exists():
         found.append(f"state dir {cluster.layout.root}")
     return found
@@ -196,6 +232,7 @@ _STEPS = [
     ("stop scheduler, controller-manager and kubelet", _stop_control_loops),
     ("remove pod sandboxes", _remove_pods),
     ("stop kube-proxy and containerd", _stop_proxy_and_runtime),
+    ("remove pod cgroups", _remove_pod_cgroups),
     ("stop kube-apiserver and etcd", _stop_control_plane),
     ("unmount", _unmount),
     ("remove network (netns, veths, bridge, iptables chains)", _remove_network),
