@@ -10,8 +10,6 @@ import jwt as pyjwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from deployproof.appclient import mcp_calls
-
 pytestmark = [pytest.mark.deploy, pytest.mark.functional, pytest.mark.criterion("SC-5")]
 
 
@@ -74,21 +72,21 @@ def test_rest_cannot_read_change_or_delete_another_users_task(http, user_a, user
     assert intact.status_code == 200 and intact.json()["title"] == "bob's secret plan" and not intact.json()["completed"]
 
 
-def test_mcp_cannot_touch_another_users_task(app_url, http, user_a, user_b, bobs_task):
-    results = mcp_calls(f"{app_url}/mcp", user_a.jwt,
-                        ("complete_task", {"task_id": bobs_task}),
-                        ("update_task", {"task_id": bobs_task, "title": "hacked"}),
-                        ("delete_task", {"task_id": bobs_task}),
-                        ("list_tasks", {}))
+def test_mcp_cannot_touch_another_users_task(mcp, http, user_a, user_b, bobs_task):
+    results = mcp(user_a.jwt,
+                  ("complete_task", {"task_id": bobs_task}),
+                  ("update_task", {"task_id": bobs_task, "title": "hacked"}),
+                  ("delete_task", {"task_id": bobs_task}),
+                  ("list_tasks", {}))
     assert all(is_error for is_error, _ in results[:3]), results[:3]
     assert bobs_task not in [t["id"] for t in results[3][1]]
     intact = http.get(f"/api/{user_b.user_id}/tasks/{bobs_task}", headers=user_b.headers)
     assert intact.status_code == 200 and intact.json()["title"] == "bob's secret plan"
 
 
-def test_mcp_refuses_a_missing_token(app_url):
+def test_mcp_refuses_a_missing_token(mcp):
     with pytest.raises(Exception) as refused:
-        mcp_calls(f"{app_url}/mcp", None, ("__list_tools__", {}))
+        mcp(None, ("__list_tools__", {}))
     assert "401" in repr(refused.value) or "Unauthorized" in repr(refused.value)
 
 

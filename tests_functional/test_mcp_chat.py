@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from deployproof.appclient import mcp_calls
-
 pytestmark = [pytest.mark.deploy, pytest.mark.functional, pytest.mark.criterion("SC-5")]
 
 TOOLS = ["add_task", "complete_task", "delete_task", "list_tasks", "update_task"]
@@ -32,18 +30,17 @@ def test_bad_input_gets_a_clear_4xx(http, user_a):
     assert empty.status_code == 422 and malformed.status_code in (400, 422) and unknown.status_code == 404
 
 
-def test_mcp_lists_the_five_tools_and_calls_them_with_a_jwt(app_url, user_a):
-    url = f"{app_url}/mcp"
-    [(_, names)] = mcp_calls(url, user_a.jwt, ("__list_tools__", {}))
+def test_mcp_lists_the_five_tools_and_calls_them_with_a_jwt(mcp, user_a):
+    [(_, names)] = mcp(user_a.jwt, ("__list_tools__", {}))
     assert names == TOOLS
-    [(err, added)] = mcp_calls(url, user_a.jwt, ("add_task", {"title": "call the plumber"}))
+    [(err, added)] = mcp(user_a.jwt, ("add_task", {"title": "call the plumber"}))
     assert not err and added["status"] == "created"
     task_id = added["task_id"]
-    results = mcp_calls(url, user_a.jwt,
-                        ("update_task", {"task_id": task_id, "title": "call the plumber today"}),
-                        ("complete_task", {"task_id": task_id}),
-                        ("list_tasks", {"status": "completed"}),
-                        ("delete_task", {"task_id": task_id}))
+    results = mcp(user_a.jwt,
+                  ("update_task", {"task_id": task_id, "title": "call the plumber today"}),
+                  ("complete_task", {"task_id": task_id}),
+                  ("list_tasks", {"status": "completed"}),
+                  ("delete_task", {"task_id": task_id}))
     assert [err for err, _ in results] == [False] * 4, results
     assert results[0][1]["title"] == "call the plumber today"
     assert task_id in [t["id"] for t in results[2][1]]
