@@ -123,3 +123,14 @@ def wait_component_unready(k8s: Any, namespace: str, part: Component, timeout: f
 
     return watch_until(k8s.core.list_namespaced_pod, unready, description=f"every {part.name} pod out of the Service (not Ready)",
                        timeout=timeout, namespace=namespace, label_selector=part.selector)
+
+
+def wait_no_terminating(k8s: Any, namespace: str, part: Component, timeout: float) -> list[str]:
+    """Watch until no pod of the component is terminating (old pods finished their preStop and shut down)."""
+
+    def settled(items: list[Any]) -> tuple[bool, list[str]]:
+        leaving = [p.metadata.name for p in items if p.metadata.deletion_timestamp is not None]
+        return not leaving, leaving
+
+    return watch_until(k8s.core.list_namespaced_pod, settled, description=f"every old {part.name} pod gone",
+                       timeout=timeout, namespace=namespace, label_selector=part.selector)
