@@ -1,0 +1,189 @@
+"""The load library without a cluster: plans and their bounds, the loopback rule, CSV parsing, steps and
+the knee, the trickle's outage arithmetic, the plot, and one short real Locust run against a fake app
+on 127.0.0.1 (the locustfile's whole user journey, end to end, in a few seconds)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from deployproof.errors import DeployProofError
+from deployproof.load import LoadPlan, find_knee, run_load, steps_from_history
+from deployproof.load.headless import LOCUSTFILE, LoadRun, require_loopback
+from deployproof.load.plot import plot_run
+from deployproof.load.replicas import ReplicaSample
+from deployproof.load.results import HistoryPoint, LoadResult, parse_history, parse_stats
+from deployproof.load.trickle import Outcome, Trickle
+
+STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
+GET,/api/[user]/tasks,12,1,25,43.0,13.6,120.4,222.75,1.16,0.1,25,35,71,71,110,120,120,120,120,120,120
+POST,/api/auth/sign-up/email,3,0,1900,1892.1,1878.0,1904.0,300,0.29,0.0,1900,1900,1900,1900,1900,1900,1900,1900,1900,1900,1900
+,Aggregated,15,1,35,250.0,12.0,1904.0,250,3.0,0.1,35,110,130,150,420,1900,1900,1900,1900,1900,1900
+"""
+
+
+def _history_csv(rows: list[tuple[int, int, int, int, str]]) -> str:
+    """(timestamp, users, total requests, total failures, p95) → a stats_history file with endpoint rows mixed in."""
+    header = ("Timestamp,User Count,Type,Name,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%,"
+              "Total Request Count,Total Failure Count,Total Median Response Time,Total Average Response Time,"
+              "Total Min Response Time,Total Max Response Time,Total Average Content Size")
+    lines = [header]
+    for ts, users, total, failed, p95 in rows:
+        lines.append(f"{ts},{users},GET,/api/[user]/tasks,1.0,0.0,10,10,10,10,10,10,10,10,10,10,10,{total},{failed},10,10,1,20,5")
+        lines.append(f"{ts},{users},,Aggregated,2.0,0.0,20,20,20,20,20,{p95},{p95},{p95},{p95},{p95},{p95},{total},{failed},20,20,1,40,5")
+    return "\n".join(lines) + "\n"
+
+
+def test_stats_csv_becomes_endpoints_and_the_aggregate(tmp_path: Path) -> None:
+    path = tmp_path / "run_stats.csv"
+    path.write_text(STATS_CSV)
+    endpoints, total = parse_stats(path)
+    assert [e.label for e in endpoints] == ["GET /api/[user]/tasks", "POST /api/auth/sign-up/email"]
+    tasks = endpoints[0]
+    assert (tasks.requests, tasks.failures, tasks.p50_ms, tasks.p95_ms, tasks.p99_ms) == (12, 1, 25, 120, 120)
+    assert total.name == "Aggregated" and total.requests == 15 and total.rps == 3.0 and total.p95_ms == 1900
+    assert round(total.failure_ratio, 3) == round(1 / 15, 3)
+
+
+def test_history_keeps_the_aggregate_and_steps_are_plateaus_of_the_user_count(tmp_path: Path) -> None:
+    rows = [(100, 0, 0, 0, "N/A")]
+    rows += [(101 + i, 5, 10 * i, 0, "200") for i in range(10)]  # 5 users: 10 requests a second
+    rows += [(111, 7, 95, 0, "200")]  # a one-second ramp: not a step
+    rows += [(112 + i, 10, 100 + 18 * i, i // 5, "450") for i in range(10)]
+    path = tmp_path / "run_stats_history.csv"
+    path.write_text(_history_csv(rows))
+    history = parse_history(path)
+    assert len(history) == len(rows) and history[0].p95_ms is None
+    steps = steps_from_history(history)
+    assert [s.users for s in steps] == [5, 10]
+    assert steps[0].requests == 90 and steps[0].rps == 10.0 and steps[0].p95_ms == 200
+    assert steps[1].requests == 162 and steps[1].failures == 1 and steps[1].rps == 18.0 and steps[1].p95_ms == 450
+
+
+def _step(users: int, rps: float, p95: float):
+    from deployproof.load.results import StepStats
+
+    return StepStats(users, 0, 30, int(rps * 30), 0, rps, 20, p95, p95)
+
+
+def test_knee_is_where_added_users_stop_adding_throughput_or_latency_doubles() -> None:
+    assert find_knee([_step(5, 5, 100), _step(10, 10, 110), _step(20, 19, 120)]) is None
+    assert find_knee([_step(5, 5, 100), _step(10, 10, 110), _step(20, 11, 130)]).users == 20
+    assert find_knee([_step(5, 5, 100), _step(10, 10, 250)]).users == 10
+    assert find_knee([_step(5, 5, 100)]) is None
+
+
+def test_plans_are_bounded_in_users_and_time() -> None:
+    assert LoadPlan(steps=((5, 30), (10, 30))).bound_s == 70 and LoadPlan(steps=((5, 30), (10, 30))).peak_users == 10
+    for plan in (LoadPlan(users=500), LoadPlan(users=5, run_time_s=3600), LoadPlan(users=5, weights={"delete": 1})):
+        with pytest.raises(DeployProofError):
+            plan.check()
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:30080", "http://localhost:30080", "http://[::1]:30080"])
+def test_loopback_targets_are_accepted(url: str) -> None:
+    require_loopback(url)
+
+
+@pytest.mark.parametrize("url", ["http://10.99.0.1:30080", "http://192.168.49.2:30080", "https://example.test"])
+def test_any_other_target_is_refused_before_locust_starts(url: str, tmp_path: Path) -> None:
+    with pytest.raises(DeployProofError, match="refusing"):
+        LoadRun(LoadPlan(users=1), url, tmp_path)
+
+
+def test_the_locustfile_itself_refuses_other_hosts() -> None:
+    # In a child process: importing locust monkey-patches the interpreter (gevent). No request is made.
+    probe = (
+        "import importlib.util, types, sys\n"
+        f"spec = importlib.util.spec_from_file_location('lf', {str(LOCUSTFILE)!r}); lf = importlib.util.module_from_spec(spec)\n"
+        "spec.loader.exec_module(lf)\n"
+        "lf._only_loopback(environment=types.SimpleNamespace(host='http://127.0.0.1:30080'))\n"
+        "try:\n    lf._only_loopback(environment=types.SimpleNamespace(host='http://10.99.0.1:30080'))\n"
+        "except SystemExit as exc:\n    print('refused:', exc)\n"
+        "print(lf.parse_steps('5:30, 10:12.5'))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "refused: refusing to load 'http://10.99.0.1:30080'" in out.stdout
+    assert "[(5, 30.0), (10, 12.5)]" in out.stdout
+
+
+def test_trickle_outage_runs_from_the_first_failure_to_the_next_success() -> None:
+    trickle = Trickle("http://127.0.0.1:9/unused")
+    trickle.outcomes = [Outcome(0.0, 200, ""), Outcome(1.0, 502, "x"), Outcome(1.5, None, "refused"), Outcome(2.0, 200, ""),
+                        Outcome(2.5, 200, "")]
+    assert trickle.ok == 3 and len(trickle.failures) == 2
+    assert trickle.outage_s() == 1.0
+    assert trickle.first_success_after(1.2) == 2.0
+    assert trickle.statuses(0.5) == {"502": 1, "no answer": 1, "200": 2}
+
+
+def test_plot_writes_a_png(tmp_path: Path) -> None:
+    history = [HistoryPoint(100 + i, 5, 4.0, 0.0, 20.0, 80.0, 90.0, 4 * i, 0) for i in range(20)]
+    result = LoadResult(endpoints=[], total=None, history=history, started_at=100)  # type: ignore[arg-type]
+    samples = [ReplicaSample(100 + i, "todo-backend", 2 + (i > 10), 2 + (i > 12)) for i in range(20)]
+    path = plot_run(result, samples, tmp_path / "plot.png", "test", marks=[(110, "scale-out")])
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+class FakeApp(BaseHTTPRequestHandler):
+    """Just enough of the frontend's API for the locustfile's journey; answers as two "backend pods"."""
+
+    tasks: dict[str, list[dict]] = {}
+    counter = 0
+
+    def log_message(self, *args) -> None:  # quiet
+        pass
+
+    def _answer(self, status: int, body: object, served_by: bool = False) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        if served_by:
+            FakeApp.counter += 1
+            self.send_header("X-Served-By", f"todo-backend-{FakeApp.counter % 2}")
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        if self.path == "/api/auth/token":
+            self._answer(200, {"token": "jwt"})
+        else:
+            self._answer(200, [], served_by=True)
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        if self.path == "/api/auth/sign-up/email":
+            assert self.headers["Origin"].startswith("http://127.0.0.1")
+            self._answer(200, {"user": {"id": uuid.uuid4().hex}, "token": "session"})
+        elif self.path.endswith("/chat"):
+            self._answer(200, {"conversation_id": 1, "response": "ok", "tool_calls": []}, served_by=True)
+        else:
+            FakeApp.counter += 1
+            self._answer(201, {"id": FakeApp.counter, "title": "t"}, served_by=True)
+
+    def do_PATCH(self) -> None:
+        self._answer(200, {"id": 1, "completed": True}, served_by=True)
+
+
+def test_a_short_real_run_against_a_fake_app_on_loopback(tmp_path: Path) -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), FakeApp)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        plan = LoadPlan(steps=((2, 3), (4, 3)), spawn_rate=4, wait_s=(0.05, 0.1))
+        result = run_load(plan, f"http://127.0.0.1:{server.server_address[1]}", tmp_path)
+    finally:
+        server.shutdown()
+    labels = {e.label for e in result.endpoints}
+    assert {"POST /api/auth/sign-up/email", "GET /api/auth/token", "GET /api/[user]/tasks", "POST /api/[user]/tasks"} <= labels
+    assert result.total.requests > 20 and result.total.failures == 0
+    assert set(result.served_by) == {"todo-backend-0", "todo-backend-1"}
+    assert result.history and max(p.users for p in result.history) == 4
