@@ -18,7 +18,9 @@ pytestmark = [pytest.mark.deploy, pytest.mark.resilience, pytest.mark.locust, py
 
 SETTLE_TIMEOUT_S = 180
 # Modest on purpose: the HPA aims at 50 % of a 50m CPU request per backend pod on the embedded cluster.
-PLAN = LoadPlan(users=20, spawn_rate=4, run_time_s=150)
+# Users arrive at 2 a second: every sign-up hashes a password with scrypt (~32 MiB each, in the frontend's
+# memory while it runs), and 20 arriving at once have OOM-killed a lone frontend pod at its 384Mi limit.
+PLAN = LoadPlan(users=20, spawn_rate=2, run_time_s=150)
 SCALE_OUT_TIMEOUT_S = 120  # from the load's start; the run itself stops after PLAN.run_time_s regardless
 AFTER_READY_S = 15  # keep the load on the new pods for a while: they must get requests too
 

@@ -30,6 +30,13 @@ from locust.contrib.fasthttp import FastHttpUser
 TOKEN_REFRESH_S = 600  # Better Auth's JWTs live 15 minutes; runs are far shorter, but a long one stays signed in
 
 
+def _why(response) -> str:
+    """Status and body, or the connection error when there was no HTTP answer (status 0)."""
+    if not response.status_code and getattr(response, "error", None) is not None:
+        return f"no answer: {response.error!r}"[:160]
+    return f"{response.status_code} {(response.text or '')[:120]}"
+
+
 def _env_number(name: str, default: float) -> float:
     raw = os.environ.get(name, "")
     try:
@@ -112,7 +119,7 @@ class TodoUser(FastHttpUser):
         with self.client.post("/api/auth/sign-up/email", json=body, headers={"Origin": self.host},
                               name="/api/auth/sign-up/email", catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"sign-up: {response.status_code} {(response.text or '')[:120]}")
+                response.failure(f"sign-up: {_why(response)}")
                 return
             self.user_id = response.json()["user"]["id"]
         self._fetch_token()
@@ -120,7 +127,7 @@ class TodoUser(FastHttpUser):
     def _fetch_token(self) -> None:
         with self.client.get("/api/auth/token", name="/api/auth/token", catch_response=True) as response:
             if response.status_code != 200:
-                response.failure(f"token: {response.status_code} {(response.text or '')[:120]}")
+                response.failure(f"token: {_why(response)}")
                 self.token = ""
                 return
             self.token, self.token_at = response.json()["token"], time.monotonic()
