@@ -45,6 +45,15 @@ def read_hpa(k8s: Any, namespace: str, name: str) -> HpaSpec:
     return HpaSpec(name, spec.scale_target_ref.name, spec.min_replicas or 1, spec.max_replicas, cpu, window)
 
 
+def hpa_of(k8s: Any, namespace: str, deployment: str) -> HpaSpec | None:
+    """The HPA scaling `deployment`, or None when it is not autoscaled."""
+    for hpa in k8s.autoscaling.list_namespaced_horizontal_pod_autoscaler(namespace).items:
+        ref = hpa.spec.scale_target_ref
+        if ref.kind == "Deployment" and ref.name == deployment:
+            return read_hpa(k8s, namespace, hpa.metadata.name)
+    return None
+
+
 def cpu_utilization(hpa: Any) -> int | None:
     """The HPA's current average CPU utilization in percent of requests (None before metrics arrive)."""
     for metric in hpa.status.current_metrics or []:

@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 
-from deployproof import chaos
+from deployproof import autoscaling, chaos
 from deployproof.load.trickle import Trickle
 from deployproof.waits import poll_until
 
@@ -19,6 +19,7 @@ pytestmark = [pytest.mark.deploy, pytest.mark.resilience, pytest.mark.criterion(
 BASELINE_S = 2  # successful requests before the kill: the trickle works before anything is disturbed
 SETTLE_S = 2  # and after the replacement is Ready: late failures would still be seen
 RECOVERY_TIMEOUT_S = 180
+SETTLE_TIMEOUT_S = 180
 
 
 def _write_tasks(tasks_url: str, user, count: int, label: str) -> list[int]:
@@ -34,6 +35,11 @@ def _write_tasks(tasks_url: str, user, count: int, label: str) -> list[int]:
 def test_pod_killed_under_traffic_recovers_without_losing_tasks(name, k8s, release, app_url, user_a, figures):
     part = chaos.component(release.name, name)
     tasks_url = f"{app_url}/api/{user_a.user_id}/tasks"
+    # Kill at the resting state (the HPA's minReplicas), whatever an earlier load test left scaled out:
+    # a lone frontend pod is the case users meet most, and the figures stay comparable run to run.
+    hpa = autoscaling.hpa_of(k8s, release.namespace, part.workload) if part.kind == "Deployment" else None
+    if hpa is not None:
+        autoscaling.settle_at_min(k8s, release.namespace, hpa, timeout=SETTLE_TIMEOUT_S)
     written = _write_tasks(tasks_url, user_a, 5, f"survives the {name} kill")
     pods = chaos.serving_pods(k8s, release.namespace, part)
     assert pods, f"no Ready {name} pod to kill"
