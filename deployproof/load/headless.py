@@ -30,6 +30,11 @@ EXIT_GRACE_S = 30  # beyond --run-time: Locust stops its users and writes the CS
 DEFAULT_WEIGHTS = {"list": 4, "add": 2, "complete": 2, "chat": 1}
 
 
+def weights_from_environment() -> dict[str, int]:
+    """DEPLOYPROOF_LOAD_WEIGHT_<ACTION> where set (a person tuning the mix), else the default mix."""
+    return {name: int(os.environ.get(f"DEPLOYPROOF_LOAD_WEIGHT_{name.upper()}", weight)) for name, weight in DEFAULT_WEIGHTS.items()}
+
+
 @dataclass(frozen=True)
 class LoadPlan:
     """What to run: constant `users` (spawned at `spawn_rate`/s), or a ramp of `steps` (users, seconds).
@@ -41,7 +46,7 @@ class LoadPlan:
     spawn_rate: float = 2.0
     run_time_s: int = 0
     steps: tuple[tuple[int, float], ...] = ()
-    weights: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_WEIGHTS))
+    weights: dict[str, int] = field(default_factory=weights_from_environment)
     wait_s: tuple[float, float] = (0.5, 1.5)
 
     @property
