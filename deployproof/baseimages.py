@@ -20,7 +20,6 @@ import hashlib
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -130,7 +129,7 @@ def _use_host_apt_sources(rootfs: Path) -> None:
         shutil.copy(HOST_SOURCES, target)
         (rootfs / "etc/apt/sources.list").unlink(missing_ok=True)
     # Mirrors that serve a frozen snapshot need this off on the host; the image needs the same.
-    dump = subprocess.run(["apt-config", "dump"], capture_output=True, text=True).stdout if shutil.which("apt-config") else ""
+    dump = run(["apt-config", "dump"], check=False, quiet=True).stdout
     if 'Acquire::Check-Valid-Until "false"' in dump:
         (rootfs / "etc/apt/apt.conf.d/80-deployproof-snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
 

@@ -20,7 +20,6 @@ import argparse
 import hashlib
 import io
 import os
-import subprocess
 import sys
 import tarfile
 import tempfile
@@ -34,6 +33,7 @@ from typing import IO, Iterable, Mapping
 from . import paths, versions
 from .errors import DeployProofError
 from .progress import say, step
+from .runner import run
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILES = REPO_ROOT / "dockerfiles"
@@ -312,10 +312,7 @@ def git_source() -> str:
 
 
 def _git(*args: str) -> str:
-    try:
-        proc = subprocess.run(["git", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
+    proc = run(["git", *args], cwd=REPO_ROOT, check=False, quiet=True, timeout=10)
     return proc.stdout.strip() if proc.returncode == 0 else ""
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 import shutil
 import socket
-import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -22,7 +21,10 @@ import urllib.request
 import pytest
 
 from deployproof.images import REPO_ROOT, build_app_images, env_lines
+from deployproof.errors import WaitTimeout
 from deployproof.progress import say
+from deployproof.runner import run
+from deployproof.waits import poll_until
 
 pytestmark = pytest.mark.functional
 
@@ -31,11 +33,11 @@ READY_TIMEOUT = 120.0
 
 
 def compose_command() -> list[str]:
-    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+    if shutil.which("docker") and run(["docker", "compose", "version"], check=False, quiet=True).returncode == 0:
         return ["docker", "compose"]
     if shutil.which("docker-compose"):
         return ["docker-compose"]
-    pytest.skip("docker compose is not installed (fix: apt-get install docker-compose, or the compose v2 plugin)")
+    pytest.fail("docker compose is not installed (fix: apt-get install docker-compose, or the compose v2 plugin)", pytrace=False)
 
 
 def free_port() -> int:
@@ -52,19 +54,16 @@ def get(url: str) -> tuple[int, str]:
         return error.code, error.read().decode(errors="replace")
 
 
-def wait_for_status(url: str, timeout: float) -> tuple[int, str, float]:
-    """Poll `url` until it answers 200 or `timeout` passes; returns the last answer and the time taken."""
+def wait_for_status(url: str, timeout: float) -> float:
+    """Wait until `url` answers 200; return the seconds it took (WaitTimeout names the last answer)."""
     begun = time.monotonic()
-    status, body = 0, ""
-    while time.monotonic() - begun < timeout:
-        try:
-            status, body = get(url)
-        except OSError as error:  # connection refused / reset while the server starts
-            status, body = 0, str(error)
-        if status == 200:
-            break
-        time.sleep(1)
-    return status, body, time.monotonic() - begun
+
+    def answers() -> tuple[bool, str]:
+        status, body = get(url)
+        return status == 200, f"{status} {body[:200]}"
+
+    poll_until(answers, description=f"{url} to answer 200", timeout=timeout)
+    return time.monotonic() - begun
 
 
 @pytest.fixture(scope="module")
@@ -80,18 +79,20 @@ def compose_stack(tmp_path_factory):
     say(f"compose up: {' '.join(up)}")
     begun = time.monotonic()
     try:
-        proc = subprocess.run(up, capture_output=True, text=True, timeout=UP_TIMEOUT, cwd=REPO_ROOT)
+        proc = run(up, check=False, timeout=UP_TIMEOUT, cwd=REPO_ROOT)
         assert proc.returncode == 0, f"compose up failed:\n{proc.stderr[-3000:]}\n{_logs(base)}"
-        status, body, waited = wait_for_status(f"http://127.0.0.1:{frontend_port}/api/health", READY_TIMEOUT)
-        assert status == 200, f"frontend /api/health answered {status} after {waited:.0f}s: {body[:300]}\n{_logs(base)}"
+        try:
+            wait_for_status(f"http://127.0.0.1:{frontend_port}/api/health", READY_TIMEOUT)
+        except WaitTimeout as exc:
+            raise AssertionError(f"{exc}\n{_logs(base)}") from None
         say(f"stack up and frontend healthy in {time.monotonic() - begun:.1f}s")
         yield {"frontend": f"http://127.0.0.1:{frontend_port}", "backend": f"http://127.0.0.1:{backend_port}", "logs": lambda: _logs(base)}
     finally:
-        subprocess.run([*base, "down", "-v", "--remove-orphans"], capture_output=True, text=True, timeout=120, cwd=REPO_ROOT)
+        run([*base, "down", "-v", "--remove-orphans"], check=False, timeout=120, cwd=REPO_ROOT)
 
 
 def _logs(base: list[str]) -> str:
-    proc = subprocess.run([*base, "logs", "--no-color", "--tail", "40"], capture_output=True, text=True, timeout=60)
+    proc = run([*base, "logs", "--no-color", "--tail", "40"], check=False, quiet=True, timeout=60)
     return "---- compose logs ----\n" + proc.stdout[-6000:]
 
 

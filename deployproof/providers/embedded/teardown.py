@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from ...paths import state_dir
 from ...progress import say, step
 from ...runner import run
 from . import build, host, processes
