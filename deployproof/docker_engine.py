@@ -6,9 +6,10 @@ import shutil
 import time
 from pathlib import Path
 
-from .errors import PrerequisiteError
+from .errors import PrerequisiteError, WaitTimeout
 from .progress import say
 from .runner import start_background
+from .waits import poll_until
 
 DOCKERD_LOG = Path("/var/log/deployproof/dockerd.log")
 START_TIMEOUT = 60.0
@@ -34,18 +35,21 @@ def ensure_docker(timeout: float = START_TIMEOUT):  # -> docker.DockerClient
                                 "apt-get install docker.io (then run this again; it starts dockerd itself)")
     say(f"docker daemon not answering; starting {dockerd} (log: {DOCKERD_LOG})")
     process = start_background([dockerd], log_path=DOCKERD_LOG)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise PrerequisiteError(f"dockerd exited with code {process.returncode} while starting",
-                                    f"read {DOCKERD_LOG}; dockerd needs root and a kernel with overlayfs/cgroups")
+    begun = time.monotonic()
+
+    def answering_or_exited():
         client = _answering_client(docker)
-        if client is not None:
-            say(f"✓ docker daemon answering after {timeout - (deadline - time.monotonic()):.1f}s")
-            return client
-        time.sleep(0.5)
-    raise PrerequisiteError(f"dockerd started but did not answer within {timeout:.0f}s",
-                            f"read {DOCKERD_LOG}; check `docker info`")
+        return client is not None or process.poll() is not None, client or "no answer to ping yet"
+
+    try:
+        client = poll_until(answering_or_exited, description="dockerd to answer ping", timeout=timeout)
+    except WaitTimeout as exc:
+        raise PrerequisiteError(f"dockerd started but did not answer within {timeout:.0f}s", f"read {DOCKERD_LOG}; check `docker info`") from exc
+    if process.poll() is not None:
+        raise PrerequisiteError(f"dockerd exited with code {process.returncode} while starting",
+                                f"read {DOCKERD_LOG}; dockerd needs root and a kernel with overlayfs/cgroups")
+    say(f"✓ docker daemon answering after {time.monotonic() - begun:.1f}s")
+    return client
 
 
 def _answering_client(docker):
