@@ -49,6 +49,7 @@ def test_down_leaves_nothing_behind_and_up_works_again(embedded: EmbeddedCluster
 
 
 def test_state_of_a_crashed_run_is_detected_and_cleaned(embedded: EmbeddedCluster, figures, capsys):
+    embedded.up()  # a running cluster to crash, whatever the tests before left
     for pid, binary in processes.recorded(embedded.layout).values():
         if processes.is_running(pid, binary):
             os.kill(pid, signal.SIGKILL)

@@ -79,7 +79,7 @@ state = "{layout.containerd_state}"
 def cni_conflist(layout: Layout, net: Network) -> str:
     return json.dumps({
         "cniVersion": "1.0.0",
-        "name": "deployproof",
+        "name": net.cni_network,
         "plugins": [
             {
                 "type": "bridge",

@@ -1,7 +1,7 @@
 """Host preparation for the embedded cluster, recorded so tear-down can put the machine back.
 
-Every change (a sysctl's old value, a cgroup hierarchy we mounted, the dummy
-interface, our iptables chain) is written to host-changes.json before it is made.
+Every change (a sysctl's old value, the node interface, our iptables chain) is written
+to host-changes.json before it is made.
 """
 
 from __future__ import annotations
@@ -20,9 +20,6 @@ SYSCTLS = {
     "net.ipv4.conf.all.route_localnet": "1",
 }
 KERNEL_MODULES = ("br_netfilter", "overlay")
-CGROUP_ROOT = Path("/sys/fs/cgroup")
-# Hierarchies the kubelet expects on cgroup v1 that this host may not mount.
-OPTIONAL_CGROUPS = ("hugetlb",)
 
 
 def _sysctl_path(name: str) -> Path:
@@ -56,14 +53,8 @@ def prepare(layout: Layout, net: Network) -> None:
         changes.save()
         if old != value:
             path.write_text(value)
-    for subsystem in OPTIONAL_CGROUPS:
-        target = CGROUP_ROOT / subsystem
-        if not target.is_dir() or not target.joinpath("tasks").exists():
-            changes.data["cgroup_mounts"].append(str(target))
-            changes.save()
-            run(["mount", "-o", "remount,rw", str(CGROUP_ROOT)], check=False, quiet=True)
-            target.mkdir(exist_ok=True)
-            run(["mount", "-t", "cgroup", "-o", subsystem, subsystem, str(target)])
+    # No cgroup hierarchy is mounted: the kubelet treats a missing hugetlb as optional, and a mount
+    # of ours would soon hold dockerd's cgroups too, so it could never be taken back.
     _ensure_dummy_interface(changes, net)
     _ensure_forward_chain(changes, net)
 
@@ -114,7 +105,8 @@ def restore(layout: Layout, net: Network) -> list[str]:
             problems.append(f"iptables chain {chain} could not be removed")
     for iface in changes.data["interfaces"]:
         run(["ip", "link", "del", iface], check=False, quiet=True)
-    for target in reversed(changes.data["cgroup_mounts"]):
+    # Cgroup mounts are recorded only by state dirs of older versions of this code.
+    for target in reversed(changes.data.get("cgroup_mounts", [])):
         if run(["umount", target], check=False, quiet=True).returncode == 0:
             Path(target).rmdir()
         else:

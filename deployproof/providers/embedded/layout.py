@@ -26,6 +26,7 @@ class Network:
     dns_ip: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     forward_chain: str = "DEPLOYPROOF-FORWARD"
+    cni_network: str = "deployproof"  # the CNI network's name; the bridge plugin tags its iptables rules with it
 
 
 # Ports the components listen on; `doctor` checks that they are free.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import time
 from pathlib import Path
@@ -22,7 +23,6 @@ from . import build, host, processes
 if TYPE_CHECKING:
     from .cluster import EmbeddedCluster
 
-OUR_CHAIN_PREFIXES = ("KUBE-", "CNI-")
 LAST_LOGS = Path("/var/log/deployproof/last-cluster")
 
 
@@ -137,21 +137,35 @@ def _remove_network(cluster: "EmbeddedCluster", problems: list[str]) -> None:
     _remove_iptables_chains(cluster, problems)
 
 
+def _our_chains(rules: list[str], preexisting: set[str], table: str, network: str) -> set[str]:
+    """Chains of ours in one table's `iptables -S` listing.
+
+    CNI-* chains are the bridge plugin's, one per pod: ours when a rule into them carries our CNI
+    network's name (so even a crashed run's are found). KUBE-* chains come from kubelet and
+    kube-proxy: ours unless they were there before our first `up`.
+    """
+    ours = set()
+    for line in rules:
+        jump = re.search(r" -j (CNI-\S+)", line)
+        if jump and f'name: \\"{network}\\"' in line:
+            ours.add(jump.group(1))
+        if line.startswith("-N KUBE-") and f"{table}/{line.split()[1]}" not in preexisting:
+            ours.add(line.split()[1])
+    return ours
+
+
 def _remove_iptables_chains(cluster: "EmbeddedCluster", problems: list[str]) -> None:
     preexisting = set(host.HostChanges(cluster.layout).data.get("preexisting_chains", []))
     for table in ("filter", "nat", "mangle"):
         rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
-        ours = {
-            line.split()[1] for line in rules
-            if line.startswith("-N ") and line.split()[1].startswith(OUR_CHAIN_PREFIXES) and f"{table}/{line.split()[1]}" not in preexisting
-        }
+        ours = _our_chains(rules, preexisting, table, cluster.net.cni_network)
         if not ours:
             continue
         # First every rule that jumps into one of our chains from a chain not ours, then the chains.
         for line in rules:
             jump = re.search(r" -j (\S+)", line)
             if line.startswith("-A ") and jump and jump.group(1) in ours and line.split()[1] not in ours:
-                run(["iptables", "-w", "-t", table, "-D", *line.split()[1:]], check=False, quiet=True)
+                run(["iptables", "-w", "-t", table, "-D", *shlex.split(line)[1:]], check=False, quiet=True)
         for chain in ours:
             run(["iptables", "-w", "-t", table, "-F", chain], check=False, quiet=True)
         for chain in ours:
@@ -216,8 +230,10 @@ def leftovers(cluster: "EmbeddedCluster") -> list[str]:
     roots = (str(cluster.layout.root), str(cluster.layout.containerd_state))
     found += [f"mount {m}" for m in _mount_points() if m.startswith(roots)]
     for table in ("filter", "nat", "mangle"):
-        chains = [line.split()[1] for line in run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines() if line.startswith("-N ")]
-        found += [f"iptables {table}/{c}" for c in chains if c.startswith(OUR_CHAIN_PREFIXES) or c == cluster.net.forward_chain]
+        rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
+        chains = _our_chains(rules, set(), table, cluster.net.cni_network)
+        chains |= {line.split()[1] for line in rules if line.startswith(f"-N {cluster.net.forward_chain}")}
+        found += [f"iptables {table}/{c}" for c in sorted(chains)]
     for iface in (cluster.net.bridge, cluster.net.node_interface):
         if run(["ip", "link", "show", iface], check=False, quiet=True).returncode == 0:
             found.append(f"interface {iface}")
