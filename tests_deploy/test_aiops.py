@@ -50,6 +50,7 @@ def light_traffic(app_url: str, seconds: float) -> tuple[int, float]:
 
 @pytest.fixture(scope="module")
 def sizing(k8s, release, app_url):
+    rightsizing.wait_for_pod_metrics(k8s.custom, k8s.core, release.namespace)
     with rightsizing.MetricsSampler(k8s.custom, release.namespace, interval=5, label="light traffic") as sampler:
         requests_sent, seconds = light_traffic(app_url, SAMPLE_S)
     specs = rightsizing.live_workloads(k8s.apps, k8s.autoscaling, release.namespace)

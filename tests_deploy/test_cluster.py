@@ -140,8 +140,14 @@ def test_node_port_answers_on_the_host(cluster, echo, figures):
 
 
 def test_metrics_api_reports_nodes_and_pods(k8s, echo, figures):
-    nodes = k8s.custom.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")["items"]
-    assert nodes and nodes[0]["usage"]["cpu"], f"no node metrics: {nodes}"
+    def node_metrics():
+        items = k8s.custom.list_cluster_custom_object("metrics.k8s.io", "v1beta1", "nodes")["items"]
+        return bool(items) and bool(items[0]["usage"]["cpu"]), items
+
+    # A fresh metrics-server reports a node after its first scrapes (resolution 15 s).
+    begun = time.monotonic()
+    poll_until(node_metrics, description="node metrics from the metrics API", timeout=120)
+    figures["node_metrics_after_s"] = round(time.monotonic() - begun, 1)
 
     def pod_metrics():
         items = k8s.custom.list_namespaced_custom_object("metrics.k8s.io", "v1beta1", echo["namespace"], "pods")["items"]

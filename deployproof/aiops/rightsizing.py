@@ -323,3 +323,18 @@ def table(recommendations: list[Recommendation]) -> str:
             f"| {r.current['memory_request']} → {r.recommended['memory_request']} ({r.memory_request_ratio}×) "
             f"| {r.recommended['cpu_limit']} / {r.recommended['memory_limit']} | {hpa} |")
     return "\n".join(lines)
+
+
+def wait_for_pod_metrics(custom_api: Any, core_api: Any, namespace: str, timeout: float = 150) -> list[str]:
+    """Wait until the metrics API reports every Running pod of `namespace` (new pods take a scrape or two).
+
+    Sampling before that would measure only some containers; returns the pod names reported.
+    """
+    from ..waits import poll_until
+
+    def covered() -> tuple[bool, Any]:
+        running = {p.metadata.name for p in core_api.list_namespaced_pod(namespace).items if p.status.phase == "Running"}
+        reported = {i["metadata"]["name"] for i in custom_api.list_namespaced_custom_object("metrics.k8s.io", "v1beta1", namespace, "pods")["items"]}
+        return bool(running) and running <= reported, f"running {sorted(running)}, reported {sorted(reported)}"
+
+    return poll_until(covered, description=f"pod metrics for every Running pod in {namespace}", timeout=timeout)

@@ -1,7 +1,7 @@
 """Host preparation for the embedded cluster, recorded so tear-down can put the machine back.
 
-Every change (a sysctl's old value, the node interface, our iptables chain) is written
-to host-changes.json before it is made.
+Every change (a sysctl's old value, a cgroup hierarchy we mounted, the node interface, our
+iptables chain) is written to host-changes.json before it is made.
 """
 
 from __future__ import annotations
@@ -20,6 +20,11 @@ SYSCTLS = {
     "net.ipv4.conf.all.route_localnet": "1",
 }
 KERNEL_MODULES = ("br_netfilter", "overlay")
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+# cgroup v1 hierarchies the kernel enables but this host may not mount. The kubelet calls hugetlb
+# optional, but containerd's CRI stats read every enabled hierarchy: without it every container
+# reports 0 CPU and the metrics API (so the HPA) has no pod metrics.
+OPTIONAL_CGROUPS = ("hugetlb",)
 
 
 def _sysctl_path(name: str) -> Path:
@@ -53,8 +58,13 @@ def prepare(layout: Layout, net: Network) -> None:
         changes.save()
         if old != value:
             path.write_text(value)
-    # No cgroup hierarchy is mounted: the kubelet treats a missing hugetlb as optional, and a mount
-    # of ours would soon hold dockerd's cgroups too, so it could never be taken back.
+    for subsystem in OPTIONAL_CGROUPS:
+        target = CGROUP_ROOT / subsystem
+        if not target.joinpath("tasks").exists():
+            changes.data.setdefault("cgroup_mounts", []).append(str(target))
+            changes.save()
+            target.mkdir(exist_ok=True)
+            run(["mount", "-t", "cgroup", "-o", subsystem, subsystem, str(target)])
     _ensure_dummy_interface(changes, net)
     _ensure_forward_chain(changes, net)
 
@@ -105,8 +115,13 @@ def restore(layout: Layout, net: Network) -> list[str]:
             problems.append(f"iptables chain {chain} could not be removed")
     for iface in changes.data["interfaces"]:
         run(["ip", "link", "del", iface], check=False, quiet=True)
-    # Cgroup mounts are recorded only by state dirs of older versions of this code.
     for target in reversed(changes.data.get("cgroup_mounts", [])):
+        # Other programs (dockerd) make cgroups in a hierarchy once it is mounted; empty ones can go.
+        for child in sorted((p for p in Path(target).rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+            try:
+                child.rmdir()
+            except OSError:
+                pass
         if run(["umount", target], check=False, quiet=True).returncode == 0:
             Path(target).rmdir()
         else:
