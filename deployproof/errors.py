@@ -29,3 +29,11 @@ class CommandError(DeployProofError):
 
 class WaitTimeout(DeployProofError, TimeoutError):
     """A wait ran past its deadline; says what it waited for and what it saw last."""
+
+
+class UsageError(DeployProofError):
+    """An option or setting has a value that cannot work (exit code 2); nothing was started."""
+
+
+class DeploymentError(DeployProofError):
+    """The release could not be installed or did not become Ready (exit code 1)."""

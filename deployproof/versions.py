@@ -13,6 +13,13 @@ METRICS_SERVER = "v0.8.0"
 HELM = "v3.19.5"
 CRICTL = "v1.34.0"
 
+# The oldest Go toolchain that builds every component above (Kubernetes 1.34 needs 1.24).
+GO_MINIMUM = "1.24"
+
+# NodePorts the suite exposes on the host (the charts' values and the kind port mappings follow these).
+FRONTEND_NODE_PORT = 30080  # the app
+ECHO_NODE_PORT = 30081  # the cluster tests' echo service
+
 # Go modules of the upstream projects (fetched through the Go module proxy).
 KUBERNETES_MODULE = "k8s.io/kubernetes"
 CONTAINERD_MODULE = "github.com/containerd/containerd"

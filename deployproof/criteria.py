@@ -1,0 +1,129 @@
+"""The success criteria, declared: each criterion is a list of claims, each claim the tests that prove it.
+
+This map, not the tests' markers, decides what a verdict needs. A test is named by its file and
+function (`tests_deploy/test_deployment.py::test_service_types`); every parametrized case of it
+must pass. A claim may hold only on some providers (the embedded cluster's own lifecycle):
+elsewhere it is not required. tests_unit/test_criteria.py checks that every named test exists.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Claim:
+    text: str
+    tests: tuple[str, ...]
+    providers: tuple[str, ...] | None = None  # None: required on every provider
+
+    def required_on(self, provider: str | None) -> bool:
+        return self.providers is None or provider is None or provider in self.providers
+
+
+@dataclass(frozen=True)
+class Criterion:
+    id: str
+    description: str
+    claims: tuple[Claim, ...]
+
+    def required_tests(self, provider: str | None = None) -> tuple[str, ...]:
+        tests: list[str] = []
+        for claim in self.claims:
+            if claim.required_on(provider):
+                tests.extend(t for t in claim.tests if t not in tests)
+        return tuple(tests)
+
+
+_DEPLOYMENT = "tests_deploy/test_deployment.py::"
+_CLUSTER = "tests_deploy/test_cluster.py::"
+_AUTH = "tests_functional/test_auth_isolation.py::"
+_MCP = "tests_functional/test_mcp_chat.py::"
+_AIOPS = "tests_deploy/test_aiops.py::"
+
+_LIST = (
+    Criterion("CLUSTER", "the cluster itself: a real, conformant Kubernetes under the app", (
+        Claim("node Ready, API server ready, the pinned version", (
+            _CLUSTER + "test_node_is_ready", _CLUSTER + "test_apiserver_readyz", _CLUSTER + "test_version_is_the_pinned_release")),
+        Claim("a locally built workload runs, resolves a Service by DNS and answers on a NodePort", (
+            _CLUSTER + "test_deployment_of_a_locally_built_image_becomes_ready",
+            _CLUSTER + "test_pod_resolves_a_service_by_dns_name", _CLUSTER + "test_node_port_answers_on_the_host")),
+        Claim("metrics API and HPA see CPU use", (
+            _CLUSTER + "test_metrics_api_reports_nodes_and_pods", _CLUSTER + "test_hpa_shows_current_cpu_utilisation")),
+        Claim("self-healing and Pod Security admission", (
+            _CLUSTER + "test_deleted_pod_is_replaced", _CLUSTER + "test_restricted_namespace_rejects_a_privileged_pod")),
+        Claim("the embedded cluster's lifecycle: reuse, clean down, crash recovery", (
+            "tests_deploy/test_embedded_lifecycle.py::test_up_then_up_again_reuses_the_running_cluster",
+            "tests_deploy/test_embedded_lifecycle.py::test_down_leaves_nothing_behind_and_up_works_again",
+            "tests_deploy/test_embedded_lifecycle.py::test_state_of_a_crashed_run_is_detected_and_cleaned"),
+            providers=("embedded",)),
+    )),
+    Criterion("SC-1", "every application pod starts and stays Running/Ready (no restarts, no CrashLoop/ImagePull errors)", (
+        Claim("every app pod Running and Ready with 0 restarts", (_DEPLOYMENT + "test_every_app_pod_is_running_ready_without_restarts",)),
+        Claim("Deployments and the StatefulSet available", (_DEPLOYMENT + "test_deployments_and_statefulset_are_available",)),
+        Claim("the chart's helm test hook passes", (_DEPLOYMENT + "test_helm_test_hook_passes",)),
+        Claim("pods meet Pod Security `restricted` and run the images just built",
+              (_DEPLOYMENT + "test_live_pods_meet_the_restricted_profile_and_run_the_images_just_built",)),
+    )),
+    Criterion("SC-2", "services reachable from the host: the frontend NodePort (and the backend through it)", (
+        Claim("the frontend is a NodePort, backend and database ClusterIP", (_DEPLOYMENT + "test_service_types",)),
+        Claim("real requests through the NodePort reach the page and the backend",
+              (_DEPLOYMENT + "test_node_port_serves_the_app_page_and_the_backend_health",)),
+    )),
+    Criterion("SC-3", "horizontal scaling: HPA scales out under load and traffic is balanced over replicas", (
+        Claim("HPA scales out under load, requests spread over the replicas, scales back in",
+              ("tests_resilience/test_hpa.py::test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in",)),
+        Claim("throughput rises with users up to a knee; p95 bounded below it",
+              ("tests_resilience/test_load.py::test_step_load_records_throughput_latency_and_the_knee",)),
+    )),
+    Criterion("SC-4", "AI-assisted tools (Gordon, kubectl-ai, kagent) used when present, with graded fallbacks", (
+        Claim("each tool used, or its fallback ran and its findings were parsed and graded", (
+            _AIOPS + "test_each_ai_tool_was_used_or_its_fallback_ran_and_was_recorded",
+            _AIOPS + "test_our_images_and_charts_have_no_unaccepted_high_findings")),
+        Claim("right-sizing measured against the live spec; diagnosis read the live namespace", (
+            _AIOPS + "test_right_sizing_measured_every_app_container_against_its_live_spec",
+            _AIOPS + "test_diagnosis_read_the_live_namespace")),
+    )),
+    Criterion("SC-5", "Phase III functionality intact: JWT auth, per-user isolation, MCP chat, task CRUD", (
+        Claim("JWT matrix: the real token accepted, forged or missing tokens 401, another user's path 403", (
+            _AUTH + "test_the_real_token_is_accepted", _AUTH + "test_forged_or_missing_tokens_get_401",
+            _AUTH + "test_another_users_path_gets_403")),
+        Claim("isolation between users over REST, MCP and chat", (
+            _AUTH + "test_rest_cannot_read_change_or_delete_another_users_task",
+            _AUTH + "test_mcp_cannot_touch_another_users_task", _AUTH + "test_mcp_refuses_a_missing_token",
+            _AUTH + "test_chat_cannot_touch_another_users_task")),
+        Claim("MCP tools and chat manage tasks", (
+            _MCP + "test_mcp_lists_the_five_tools_and_calls_them_with_a_jwt",
+            _MCP + "test_chat_manages_tasks_by_natural_phrasing_across_replicas",
+            "tests_functional/test_browser.py::test_sign_up_then_chat_adds_a_visible_task")),
+        Claim("task CRUD over REST; bad input gets a clear 4xx", (
+            _MCP + "test_task_crud_through_rest", _MCP + "test_bad_input_gets_a_clear_4xx")),
+    )),
+    Criterion("SC-6", "deployment completes within 10 minutes, measured from the start of the run to all pods Ready", (
+        Claim("cluster up, images built and loaded, helm install to all Ready: the whole under 600 s",
+              (_DEPLOYMENT + "test_deployment_completes_within_ten_minutes",)),
+    )),
+    Criterion("RES", "resilience: recovery after a pod is killed, rolling updates, a database outage", (
+        Claim("a killed pod of each component is replaced under traffic, no task lost",
+              ("tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks",)),
+        Claim("rolling updates under load lose no request",
+              ("tests_resilience/test_rolling_update.py::test_rolling_update_under_load_loses_no_request",)),
+        Claim("a database outage is reported cleanly and service resumes by itself",
+              ("tests_resilience/test_database_outage.py::test_database_outage_is_reported_cleanly_and_service_resumes_by_itself",)),
+    )),
+)
+
+CRITERIA: dict[str, Criterion] = {c.id: c for c in _LIST}
+
+
+def test_key(nodeid: str) -> str:
+    """`path::function` of a pytest node id: parametrized cases and classes map onto their function."""
+    path, _, rest = nodeid.partition("::")
+    function = rest.split("[", 1)[0].split("::")[-1]
+    return f"{path}::{function}"
+
+
+def criteria_of(nodeid: str) -> list[str]:
+    """The criteria a test helps prove (by the map)."""
+    key = test_key(nodeid)
+    return [c.id for c in _LIST if any(key in claim.tests for claim in c.claims)]

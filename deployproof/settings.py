@@ -1,0 +1,213 @@
+"""The one settings object of the suite, the CLI and the library: names, defaults, env vars, validation.
+
+Every setting is declared once in FIELDS: its command-line option (the same in pytest and
+in `deployproof`), its environment variable, its ini key (`[tool.pytest.ini_options]` in
+pyproject.toml, e.g. `deployproof_keep = "never"`), its default, its type and its choices.
+Precedence: command line, then environment, then ini, then default. Everything is parsed
+and validated before any cluster work starts: a bad value is a UsageError naming the
+option, the value and what would be accepted.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from .errors import UsageError
+
+PROVIDERS = ("auto", "embedded", "minikube", "kind", "existing")
+KEEP_CHOICES = ("always", "on-failure", "never")
+IMAGE_BASES = ("local", "official")
+APP_IMAGES = ("backend", "frontend", "database")
+ALL_CRITERIA = "all"
+
+
+def _criteria_ids() -> tuple[str, ...]:
+    from .criteria import CRITERIA
+
+    return tuple(CRITERIA)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError("expected a whole number of seconds") from None
+    if value <= 0:
+        raise ValueError("expected a number of seconds above 0")
+    return value
+
+
+def _paths(text: str) -> tuple[Path, ...]:
+    paths = tuple(Path(os.path.expanduser(p.strip())).resolve() for p in text.split(",") if p.strip())
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise ValueError(f"no such file: {', '.join(missing)}")
+    return paths
+
+
+def _images(text: str) -> dict[str, str]:
+    images: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in text.split(","))):
+        name, sep, ref = pair.partition("=")
+        if not sep or not ref or name not in APP_IMAGES:
+            raise ValueError(f"{pair!r} is not NAME=IMAGE with NAME one of {', '.join(APP_IMAGES)}")
+        if ":" not in ref.rsplit("/", 1)[-1] and "@" not in ref:
+            raise ValueError(f"{ref!r} has no tag: give repository:tag (or repository@sha256:digest)")
+        images[name] = ref
+    missing = [name for name in APP_IMAGES if name not in images]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}: give backend=IMAGE,frontend=IMAGE,database=IMAGE")
+    return images
+
+
+def _criteria(text: str) -> tuple[str, ...]:
+    known = _criteria_ids()
+    if text.strip().lower() == ALL_CRITERIA:
+        return known
+    chosen = tuple(dict.fromkeys(c.strip().upper() for c in text.split(",") if c.strip()))
+    unknown = [c for c in chosen if c not in known]
+    if unknown or not chosen:
+        raise ValueError(f"unknown criteria {', '.join(unknown) or '(none given)'}: choose from all, {', '.join(known)}")
+    return chosen
+
+
+@dataclass(frozen=True)
+class Field:
+    """One setting: where it can be given and how its text becomes a value."""
+
+    name: str  # attribute of Settings
+    option: str  # command-line option (pytest and the deployproof CLI)
+    env: str  # environment variable
+    default: str | None  # as text, parsed like any given value
+    help: str
+    choices: tuple[str, ...] | None = None
+    parse: Callable[[str], Any] | None = None
+    pytest_owned: bool = False  # registered by another pytest plugin (pytest-helm-charts' --kubeconfig)
+
+    @property
+    def ini(self) -> str:
+        return "deployproof_" + self.name
+
+
+FIELDS: tuple[Field, ...] = (
+    Field("cluster_provider", "--cluster-provider", "DEPLOYPROOF_CLUSTER_PROVIDER", "auto",
+          "which cluster: auto = minikube if on PATH, else kind if on PATH, else embedded", PROVIDERS),
+    Field("kubeconfig", "--kubeconfig", "KUBECONFIG", None,
+          "kubeconfig file of an existing cluster (--cluster-provider=existing)", parse=lambda t: _paths(t)[0],
+          pytest_owned=True),
+    Field("kube_context", "--kube-context", "DEPLOYPROOF_KUBE_CONTEXT", None,
+          "kubeconfig context of an existing cluster (default: the kubeconfig's current context)"),
+    Field("keep", "--keep", "DEPLOYPROOF_KEEP", "on-failure",
+          "keep the release (and a cluster this run created) afterwards", KEEP_CHOICES),
+    Field("namespace", "--namespace", "DEPLOYPROOF_NAMESPACE", "todo",
+          "namespace of the release (created with Pod Security `restricted`)"),
+    Field("release_name", "--release-name", "DEPLOYPROOF_RELEASE", "todo", "Helm release name"),
+    Field("values", "--values", "DEPLOYPROOF_VALUES", "",
+          "extra values files layered on the provider's values, comma separated", parse=_paths),
+    Field("skip_image_build", "--skip-image-build", "DEPLOYPROOF_SKIP_IMAGE_BUILD", "",
+          "use these local images instead of building (still loaded into the cluster): "
+          "backend=IMAGE,frontend=IMAGE,database=IMAGE", parse=lambda t: _images(t) if t.strip() else None),
+    Field("image_base", "--image-base", "DEPLOYPROOF_IMAGE_BASE", "local",
+          "base images: local (built from Debian packages, no registry) or official (pulled)", IMAGE_BASES),
+    Field("diagnostics_dir", "--diagnostics-dir", "DEPLOYPROOF_DIAGNOSTICS_DIR", "diagnostics",
+          "where a failure's diagnostics folder goes", parse=Path),
+    Field("report_dir", "--report-dir", "DEPLOYPROOF_REPORT_DIR", "reports",
+          "where the success-criteria report goes", parse=Path),
+    Field("deploy_timeout", "--deploy-timeout", "DEPLOYPROOF_DEPLOY_TIMEOUT", "600",
+          "seconds allowed from helm install to every pod Ready", parse=_positive_int),
+    Field("criteria", "--criteria", "DEPLOYPROOF_CRITERIA", ALL_CRITERIA,
+          "the gate's scope: all, or criteria such as SC-1,SC-2 (a narrower scope for a quick local run)",
+          parse=_criteria),
+)
+FIELDS_BY_NAME = {f.name: f for f in FIELDS}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated settings; build with Settings.load(…) or Settings() for the defaults."""
+
+    cluster_provider: str = "auto"
+    kubeconfig: Path | None = None
+    kube_context: str | None = None
+    keep: str = "on-failure"
+    namespace: str = "todo"
+    release_name: str = "todo"
+    values: tuple[Path, ...] = ()
+    skip_image_build: dict[str, str] | None = None
+    image_base: str = "local"
+    diagnostics_dir: Path = Path("diagnostics")
+    report_dir: Path = Path("reports")
+    deploy_timeout: int = 600
+    criteria: tuple[str, ...] = field(default_factory=_criteria_ids)
+    # where each value came from (option, env, ini or default): shown in the report header
+    sources: Mapping[str, str] = field(default_factory=dict, compare=False)
+
+    @classmethod
+    def load(cls, given: Mapping[str, str | None] | None = None, *, ini: Mapping[str, str | None] | None = None,
+             env: Mapping[str, str] | None = None) -> Settings:
+        """Resolve every field from the command line (`given`, by field name), env, ini, default; validate all."""
+        given, ini = given or {}, ini or {}
+        env = os.environ if env is None else env
+        values: dict[str, Any] = {}
+        sources: dict[str, str] = {}
+        problems: list[str] = []
+        for f in FIELDS:
+            for source, text in ((f.option, given.get(f.name)), (f"env {f.env}", env.get(f.env)),
+                                 (f"ini {f.ini}", ini.get(f.name)), ("default", f.default)):
+                if text is not None and (text != "" or source == "default"):
+                    break
+            if text is None:
+                values[f.name], sources[f.name] = None, "default"
+                continue
+            try:
+                values[f.name] = _parse(f, str(text))
+            except ValueError as exc:
+                where = f"{f.option}={text}" if source == f.option else f"{f.option} (from {source}) = {text!r}"
+                problems.append(f"{where}: {exc}")
+                continue
+            sources[f.name] = source
+        if problems:
+            raise UsageError("invalid settings:\n  " + "\n  ".join(problems), "fix the values above (see --help for each option)")
+        return cls(**values, sources=sources)
+
+    def with_values(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def keep_after(self, failed: bool) -> bool:
+        """Whether to keep the release (and a cluster we created) after a run that failed or passed."""
+        return self.keep == "always" or (self.keep == "on-failure" and failed)
+
+    def describe(self) -> list[str]:
+        """One line per setting with its source: the report header."""
+        lines = []
+        for f in fields(self):
+            if f.name == "sources":
+                continue
+            value = getattr(self, f.name)
+            if isinstance(value, tuple):
+                value = ",".join(str(v) for v in value) or "-"
+            lines.append(f"{f.name}={value} ({self.sources.get(f.name, 'default')})")
+        return lines
+
+
+def _parse(f: Field, text: str) -> Any:
+    if f.choices is not None:
+        if text not in f.choices:
+            raise ValueError(f"not one of {', '.join(f.choices)}")
+        return text
+    if f.parse is not None:
+        return f.parse(text)
+    return text or None
+
+
+def read_ini(pyproject: Path) -> dict[str, str]:
+    """deployproof_* keys of `[tool.pytest.ini_options]` in a pyproject.toml, by field name (the CLI reads these)."""
+    import tomllib
+
+    if not pyproject.is_file():
+        return {}
+    section = tomllib.loads(pyproject.read_text()).get("tool", {}).get("pytest", {}).get("ini_options", {})
+    return {f.name: str(section[f.ini]) for f in FIELDS if f.ini in section}
