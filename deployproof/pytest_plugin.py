@@ -1,18 +1,21 @@
-"""The pytest plugin (pytest11 entry point): options, markers, the success-criteria report and the gate.
+"""The pytest plugin (pytest11 entry point): wiring only — options, markers, live progress, the report and the gate.
 
-Fixtures live in fixtures/ (loaded by the root conftest.py); this module only
-registers options and markers, maps test outcomes onto success criteria, prints
-the criteria table, writes the report files, and fails the run when a criterion fails.
+Settings come from deployproof/settings.py (one declaration for pytest, the CLI and the
+library); the criteria map from deployproof/criteria.py; verdicts from deployproof/report.py.
+Fixtures live in fixtures/ (loaded by the root conftest.py).
 """
 
 from __future__ import annotations
 
-import os
+import logging
 from pathlib import Path
 
 import pytest
 
-from .report import CRITERIA, Evidence, Report, render_table
+from .criteria import CRITERIA, test_key
+from .errors import UsageError
+from .report import Report, render_table
+from .settings import FIELDS, Settings
 
 MARKERS = {
     "deploy": "runs against a live cluster and deployment (brings them up when needed)",
@@ -20,88 +23,171 @@ MARKERS = {
     "resilience": "kills pods / disturbs the deployment and measures recovery",
     "locust": "load runs with Locust (bounded, 127.0.0.1 only)",
     "slow": "takes more than a minute",
-    "criterion(*ids)": "the success criteria (SC-1 … SC-6, RES, CLUSTER) this test proves",
+    "negative_control": "deploys a deliberately broken release and checks that the gate turns its criterion failed",
+    "criterion(*ids)": "documentation only: the criteria this test helps prove (deployproof/criteria.py decides)",
 }
 
-# (option, env var, default, help)
-OPTIONS = [
-    ("--cluster-provider", "DEPLOYPROOF_CLUSTER_PROVIDER", "auto", "auto|embedded|minikube|kind|existing (auto: minikube, else kind, else embedded)"),
-    ("--kube-context", "DEPLOYPROOF_KUBE_CONTEXT", None, "kubeconfig context for --cluster-provider=existing (kubeconfig: --kubeconfig)"),
-    ("--keep", "DEPLOYPROOF_KEEP", "on-failure", "keep the release and cluster after the run: always|on-failure|never"),
-    ("--namespace", "DEPLOYPROOF_NAMESPACE", "todo", "namespace of the release (created, labelled Pod Security restricted)"),
-    ("--release-name", "DEPLOYPROOF_RELEASE", "todo", "helm release name"),
-    ("--values", "DEPLOYPROOF_VALUES", None, "extra values files for the umbrella chart, comma separated"),
-    ("--skip-image-build", "DEPLOYPROOF_SKIP_IMAGE_BUILD", None, "use these images instead of building: backend=TAG,frontend=TAG,database=TAG"),
-    ("--image-base", "DEPLOYPROOF_IMAGE_BASE", "local", "base images: local (built from Debian packages) or official (pulled)"),
-    ("--diagnostics-dir", "DEPLOYPROOF_DIAGNOSTICS_DIR", "diagnostics", "where a failure's diagnostics folder goes"),
-    ("--report-dir", "DEPLOYPROOF_REPORT_DIR", "reports", "where the success-criteria report goes"),
-    ("--deploy-timeout", "DEPLOYPROOF_DEPLOY_TIMEOUT", "600", "seconds allowed for helm install --wait (SC-6 criterion: 600)"),
-]
-
+SETTINGS_KEY = pytest.StashKey[Settings]()
 REPORT_KEY = pytest.StashKey[Report]()
+FIGURES_KEY = pytest.StashKey[dict]()
+COLLECTED_KEY = pytest.StashKey[set]()
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
+# --- options and settings -------------------------------------------------------------------------
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
     group = parser.getgroup("deployproof", "deployproof: cluster, release and success criteria")
-    for option, env, default, text in OPTIONS:
-        group.addoption(option, default=os.environ.get(env, default), help=f"{text} [env {env}; default {default}]")
+    for f in FIELDS:
+        parser.addini(f.ini, f"{f.help} (deployproof setting; option {f.option})", default=None)
+        if f.pytest_owned:
+            continue  # --kubeconfig is registered by pytest-helm-charts; we read its value
+        choices = f" {{{','.join(f.choices)}}}" if f.choices else ""
+        group.addoption(f.option, default=None, dest=f"deployproof_{f.name}",
+                        help=f"{f.help}{choices} [env {f.env}; ini {f.ini}; default {f.default or 'none'}]")
 
 
-def option(config: pytest.Config, name: str) -> str | None:
-    return config.getoption(name.lstrip("-").replace("-", "_"))
+def _given(config: pytest.Config) -> dict[str, str | None]:
+    given = {}
+    for f in FIELDS:
+        dest = "kube_config" if f.pytest_owned else f"deployproof_{f.name}"
+        given[f.name] = config.getoption(dest, None)
+    return given
+
+
+def _ini(config: pytest.Config) -> dict[str, str | None]:
+    return {f.name: config.getini(f.ini) for f in FIELDS}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(early_config: pytest.Config, parser: pytest.Parser, args: list[str]) -> None:
+    """Find the project's ini file even when an option's value was taken for a path.
+
+    Before plugins load, pytest does not know that `--values FILE` takes a value: it counts FILE among
+    the paths to test and guesses the rootdir (and so the ini file) from it, so a values file outside
+    the checkout hid pyproject.toml. Now that our options are known, guess again from the real paths.
+    """
+    from _pytest.config.findpaths import determine_setup  # pytest is pinned (pyproject.toml)
+
+    known = early_config.known_args_namespace  # re-parsed by pytest after the plugins loaded
+    rootpath, inipath, inicfg, _ = determine_setup(
+        inifile=known.inifilename, override_ini=known.override_ini, args=known.file_or_dir,
+        rootdir_cmd_arg=known.rootdir or None, invocation_dir=early_config.invocation_params.dir)
+    if (rootpath, inipath) == (early_config.rootpath, early_config.inipath):
+        return
+    early_config._rootpath, early_config._inipath, early_config._inicfg = rootpath, inipath, inicfg
+    early_config._inicache.clear()
+    known.confcutdir = str(inipath.parent if inipath else rootpath)
 
 
 def pytest_configure(config: pytest.Config) -> None:
     for name, text in MARKERS.items():
         config.addinivalue_line("markers", f"{name}: {text}")
-    config.stash[REPORT_KEY] = Report()
+    try:
+        settings = Settings.load(_given(config), ini=_ini(config))
+    except UsageError as exc:
+        raise pytest.UsageError(f"{exc.cause}\n  fix: {exc.fix}") from None
+    config.stash[SETTINGS_KEY] = settings
+    config.stash[REPORT_KEY] = Report(scope=settings.criteria, settings=settings.describe())
+    config.stash[COLLECTED_KEY] = set()
+    _show_progress_live(config)
+
+
+def settings_of(config: pytest.Config) -> Settings:
+    return config.stash[SETTINGS_KEY]
+
+
+def option(config: pytest.Config, name: str):
+    """A setting's value by its option name (`--keep` → settings.keep); prefer the `settings` fixture."""
+    return getattr(settings_of(config), name.lstrip("-").replace("-", "_"))
+
+
+@pytest.fixture(scope="session")
+def settings(pytestconfig: pytest.Config) -> Settings:
+    """The validated settings of this run (override in a conftest to change them for a test tree)."""
+    return settings_of(pytestconfig)
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    import yaml
+    from . import versions
 
-    from . import charts, versions
-    from .providers import resolve_name
-
-    try:
-        provider = resolve_name(option(config, "cluster-provider") or "auto")
-    except Exception as exc:  # noqa: BLE001 - the header must never stop a run; the fixture reports it properly
-        provider = f"invalid ({exc})"
-    chart = yaml.safe_load((charts.chart_dir(charts.UMBRELLA) / "Chart.yaml").read_text())
-    return [
-        f"deployproof: provider={provider} context={option(config, 'kube-context') or 'provider default'} "
-        f"namespace={option(config, 'namespace')} release={option(config, 'release-name')}",
-        f"deployproof: kubernetes(pinned)={versions.KUBERNETES} chart={chart['name']}-{chart['version']} app={chart.get('appVersion')} "
-        f"images=content-tagged at build ({option(config, 'image-base')} base)",
-    ]
+    settings = settings_of(config)
+    return [f"deployproof: kubernetes(pinned)={versions.KUBERNETES} gate scope={','.join(settings.criteria)}",
+            "deployproof settings: " + "; ".join(settings.describe())]
 
 
-def _criteria(item: pytest.Item) -> list[str]:
-    ids: list[str] = []
-    for mark in item.iter_markers("criterion"):
-        ids.extend(mark.args)
-    return ids
+# --- live progress ----------------------------------------------------------------------------------
+
+class _LiveHandler(logging.Handler):
+    """Writes deployproof's progress lines to the terminal as they happen, around pytest's capture."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        super().__init__()
+        self.config = config
+
+    def emit(self, record: logging.LogRecord) -> None:
+        terminal = self.config.pluginmanager.get_plugin("terminalreporter")
+        capture = self.config.pluginmanager.get_plugin("capturemanager")
+        if terminal is None:
+            return
+        line = self.format(record)
+        try:
+            if capture is not None:
+                with capture.global_and_fixture_disabled():
+                    terminal.write_line(line)
+            else:
+                terminal.write_line(line)
+        except Exception:  # noqa: BLE001 - progress output must never fail a test
+            self.handleError(record)
 
 
-@pytest.hookimpl(hookwrapper=True)
+def _show_progress_live(config: pytest.Config) -> None:
+    logger = logging.getLogger("deployproof")
+    handler = _LiveHandler(config)
+    from . import progress
+
+    formatter = getattr(progress, "ProgressFormatter", None)
+    handler.setFormatter(formatter() if formatter else logging.Formatter("%(message)s"))
+    handler.setLevel(logging.WARNING if config.get_verbosity() < 0 else logging.INFO)
+    logger.addHandler(handler)
+    if logger.level == logging.NOTSET or logger.level > logging.INFO:
+        logger.setLevel(logging.INFO)
+    logger.propagate = False  # pytest's own log capture would print every line a second time on failure
+    config.add_cleanup(lambda: logger.removeHandler(handler))
+
+
+# --- collection and outcomes ------------------------------------------------------------------------
+
+def _key(item: pytest.Item) -> str:
+    """`folder/file.py::function` — the criteria map's name for a test, whatever the rootdir."""
+    path = Path(str(item.path))
+    function = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
+    return test_key(f"{path.parent.name}/{path.name}::{function}")
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # Seen before -m/-k deselect anything: a run that collected a criterion's test is a deploy run.
+    mapped = {key for c in CRITERIA.values() for claim in c.claims for key in claim.tests}
+    config.stash[COLLECTED_KEY].update(k for k in map(_key, items) if k in mapped)
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
-    outcome = yield
-    report: pytest.TestReport = outcome.get_result()
+    report: pytest.TestReport = yield
     if report.failed and "release" in getattr(item, "funcargs", {}):
         _attach_recent_events(item, report)
-    criteria = _criteria(item)
-    if not criteria:
-        return
-    # A setup failure (a fixture that could not deploy) counts against the criterion too.
-    if report.when == "call" or (report.when == "setup" and not report.passed):
-        figures = dict(item.stash.get(FIGURES_KEY, {}))
-        message = ""
-        if report.failed:
-            message = str(report.longrepr).strip().splitlines()[-1][:300] if report.longrepr else ""
-        item.config.stash[REPORT_KEY].add(criteria, Evidence(item.nodeid, report.outcome, round(report.duration, 2), figures, message))
-
-
-FIGURES_KEY = pytest.StashKey[dict]()
+    key = _key(item)
+    if key not in item.config.stash[COLLECTED_KEY]:
+        return report
+    message = ""
+    if report.skipped and isinstance(report.longrepr, tuple):
+        message = str(report.longrepr[2]).removeprefix("Skipped: ")
+    elif report.failed and report.longrepr:
+        message = str(report.longrepr).strip().splitlines()[-1][:300]
+    item.config.stash[REPORT_KEY].record(item.nodeid, key, report.when, report.outcome, report.duration,
+                                         dict(item.stash.get(FIGURES_KEY, {})), message)
+    return report
 
 
 def _attach_recent_events(item: pytest.Item, report: pytest.TestReport) -> None:
@@ -126,24 +212,31 @@ def figures(request: pytest.FixtureRequest) -> dict:
         request.node.user_properties.append((key, value))
 
 
-def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
-    report = config.stash.get(REPORT_KEY, None)
-    if report is None or not report.evidence:
-        return
-    expected = [c for c in CRITERIA if c.startswith("SC-") or c == "RES"]
-    results = report.results(expected)
-    terminalreporter.section("success criteria")
-    terminalreporter.write_line(render_table(results))
-    paths = report.write(Path(option(config, "report-dir") or "reports"), expected)
-    terminalreporter.write_line(f"\nreport: {paths['json']} and {paths['markdown']}")
-    for key, value in report.context.items():
-        if key in ("app_url", "diagnostics"):
-            terminalreporter.write_line(f"{key}: {value}")
+# --- the report and the gate ------------------------------------------------------------------------
+
+def _deploy_run(config: pytest.Config) -> bool:
+    return bool(config.stash.get(COLLECTED_KEY, set()))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
-    report = session.config.stash.get(REPORT_KEY, None)
-    if report is None:
+    config = session.config
+    if not _deploy_run(config):
         return
-    if any(r.verdict == "failed" for r in report.results()) and session.exitstatus == 0:
+    report = config.stash[REPORT_KEY]
+    report.provider = report.provider or report.context.get("provider")
+    report.write(settings_of(config).report_dir)
+    if not report.gate_passed() and session.exitstatus == 0:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    if not _deploy_run(config):
+        return
+    report = config.stash[REPORT_KEY]
+    terminalreporter.section("success criteria")
+    terminalreporter.write_line(render_table(report))
+    directory = settings_of(config).report_dir
+    terminalreporter.write_line(f"\nreport: {directory / 'success-criteria.json'} and {directory / 'success-criteria.md'}")
+    for key in ("app_url", "diagnostics"):
+        if key in report.context:
+            terminalreporter.write_line(f"{key}: {report.context[key]}")

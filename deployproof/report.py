@@ -1,7 +1,10 @@
-"""The success-criteria report: which tests prove which criterion, verdicts, evidence and figures.
+"""The success-criteria report: verdicts from the declared map (deployproof/criteria.py) and test outcomes.
 
-A criterion with no passing test is "unproven", not passed; any failed test of a
-criterion makes it "failed". Rendered as a terminal table, JSON and Markdown.
+Verdicts: `passed` only when every required test ran and passed in setup, call and teardown;
+`failed` when any required test failed in any phase; `partial` when none failed, some passed
+and some did not run (deselected, skipped, not collected); `unproven` when none ran. The gate
+passes only when every criterion in scope is `passed`. Rendered as a terminal table, JSON and
+Markdown, with the settings, the scope and the missing tests.
 """
 
 from __future__ import annotations
@@ -11,77 +14,132 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-CRITERIA = {
-    "SC-1": "every application pod starts and stays Running/Ready (no restarts, no CrashLoop/ImagePull errors)",
-    "SC-2": "services reachable from the host: the frontend NodePort (and the backend through it)",
-    "SC-3": "horizontal scaling: HPA scales out under load and traffic is balanced over replicas",
-    "SC-4": "AI-assisted tools (Gordon, kubectl-ai, kagent) used when present, with documented fallbacks",
-    "SC-5": "Phase III functionality intact: JWT auth, per-user isolation, MCP chat, task CRUD",
-    "SC-6": "deployment completes within 10 minutes (measured)",
-    "RES": "resilience: recovery after a pod is killed, health checks and self-healing",
-    "CLUSTER": "the cluster itself: a real, conformant Kubernetes under the app",
-}
+from .criteria import CRITERIA, Criterion
+
+VERDICTS = ("passed", "partial", "failed", "unproven")
 
 
 @dataclass
-class Evidence:
-    test: str
-    outcome: str  # passed | failed | skipped
-    duration_s: float
+class TestRecord:
+    """What one test (one node id) did, phase by phase."""
+
+    nodeid: str
+    key: str  # path::function, the name the criteria map uses
+    phases: dict[str, str] = field(default_factory=dict)  # setup/call/teardown → passed|failed|skipped
+    duration_s: float = 0.0
     figures: dict[str, object] = field(default_factory=dict)
     message: str = ""
+
+    @property
+    def outcome(self) -> str:
+        outcomes = self.phases.values()
+        if "failed" in outcomes:
+            return "failed"
+        if "skipped" in outcomes:
+            return "skipped"
+        if self.phases.get("call") == "passed":
+            return "passed"
+        return "not run"  # set up, but the call or the teardown never reported
 
 
 @dataclass
 class CriterionResult:
     criterion: str
     description: str
-    verdict: str  # passed | failed | unproven
-    evidence: list[Evidence] = field(default_factory=list)
+    verdict: str
+    required: list[str]
+    missing: list[str]  # required tests that did not run or were skipped, with why
+    failed: list[str]
+    evidence: list[TestRecord] = field(default_factory=list)
 
     @property
     def figures(self) -> dict[str, object]:
         merged: dict[str, object] = {}
-        for item in self.evidence:
-            merged.update(item.figures)
+        for record in self.evidence:
+            merged.update(record.figures)
         return merged
 
 
+def judge(criterion: Criterion, records: list[TestRecord], provider: str | None) -> CriterionResult:
+    """The verdict of one criterion from the records of its required tests."""
+    required = criterion.required_tests(provider)
+    by_key: dict[str, list[TestRecord]] = {}
+    for record in records:
+        by_key.setdefault(record.key, []).append(record)
+    passed, failed, missing = [], [], []
+    for test in required:
+        runs = by_key.get(test, [])
+        outcomes = {r.outcome for r in runs}
+        if "failed" in outcomes:
+            failed.append(test)
+        elif runs and outcomes == {"passed"}:
+            passed.append(test)
+        elif "skipped" in outcomes:
+            reasons = "; ".join(sorted({r.message for r in runs if r.outcome == "skipped" and r.message}))
+            missing.append(f"{test} (skipped: {reasons or 'no reason given'})")
+        else:
+            missing.append(f"{test} (not run)")
+    if failed:
+        verdict = "failed"
+    elif not missing:
+        verdict = "passed"
+    elif passed:
+        verdict = "partial"
+    else:
+        verdict = "unproven"
+    evidence = [r for t in required for r in by_key.get(t, [])]
+    return CriterionResult(criterion.id, criterion.description, verdict, list(required), missing, failed, evidence)
+
+
 class Report:
-    def __init__(self) -> None:
-        self.evidence: dict[str, list[Evidence]] = {}
+    """Collects test records and run context during a session; judges and writes at the end."""
+
+    def __init__(self, scope: tuple[str, ...] = tuple(CRITERIA), settings: list[str] | None = None) -> None:
+        self.records: dict[str, TestRecord] = {}
         self.context: dict[str, str] = {}
+        self.scope = scope
+        self.settings = settings or []
+        self.provider: str | None = None  # the resolved provider, once known (some claims are per provider)
 
-    def add(self, criteria: list[str], evidence: Evidence) -> None:
-        for criterion in criteria:
-            self.evidence.setdefault(criterion, []).append(evidence)
+    def record(self, nodeid: str, key: str, phase: str, outcome: str, duration_s: float = 0.0,
+               figures: dict | None = None, message: str = "") -> None:
+        record = self.records.setdefault(nodeid, TestRecord(nodeid, key))
+        record.phases[phase] = outcome
+        record.duration_s = round(record.duration_s + duration_s, 2)
+        if figures:
+            record.figures.update(figures)
+        if message and (outcome != "passed"):
+            record.message = message
 
-    def results(self, expected: list[str] | None = None) -> list[CriterionResult]:
-        names = list(expected or []) + [c for c in self.evidence if c not in (expected or [])]
-        out = []
-        for name in names:
-            items = self.evidence.get(name, [])
-            if any(e.outcome == "failed" for e in items):
-                verdict = "failed"
-            elif any(e.outcome == "passed" for e in items):
-                verdict = "passed"
-            else:
-                verdict = "unproven"
-            out.append(CriterionResult(name, CRITERIA.get(name, ""), verdict, items))
-        return out
+    def results(self) -> list[CriterionResult]:
+        records = list(self.records.values())
+        return [judge(criterion, records, self.provider) for criterion in CRITERIA.values()]
 
-    def write(self, directory: Path, expected: list[str] | None = None) -> dict[str, Path]:
-        directory.mkdir(parents=True, exist_ok=True)
-        results = self.results(expected)
-        data = {
+    def in_scope(self) -> list[CriterionResult]:
+        return [r for r in self.results() if r.criterion in self.scope]
+
+    def gate_passed(self) -> bool:
+        return all(r.verdict == "passed" for r in self.in_scope())
+
+    def to_dict(self) -> dict:
+        results = self.results()
+        return {
             "generated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "provider": self.provider,
+            "scope": list(self.scope),
+            "gate": "passed" if self.gate_passed() else "failed",
+            "settings": self.settings,
             "context": self.context,
-            "criteria": [{**asdict(r), "figures": r.figures} for r in results],
+            "criteria": [{**asdict(r), "in_scope": r.criterion in self.scope, "figures": r.figures} for r in results],
         }
+
+    def write(self, directory: Path) -> dict[str, Path]:
+        directory.mkdir(parents=True, exist_ok=True)
+        data = self.to_dict()
         json_path = directory / "success-criteria.json"
         json_path.write_text(json.dumps(data, indent=2, default=str))
         md_path = directory / "success-criteria.md"
-        md_path.write_text(render_markdown(results, self.context))
+        md_path.write_text(render_markdown(self))
         history = directory / "history"
         history.mkdir(exist_ok=True)
         (history / f"success-criteria-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(data, default=str))
@@ -92,28 +150,43 @@ def _figures_text(figures: dict[str, object]) -> str:
     return ", ".join(f"{k}={v}" for k, v in figures.items())
 
 
-def render_table(results: list[CriterionResult]) -> str:
+def _evidence_text(r: CriterionResult) -> str:
+    ran = len(r.required) - len(r.missing)
+    return f"{ran}/{len(r.required)} required ran, {len(r.failed)} failed"
+
+
+def render_table(report: Report) -> str:
     rows = [("criterion", "verdict", "evidence", "figures")]
-    for r in results:
-        passed = sum(e.outcome == "passed" for e in r.evidence)
-        failed = sum(e.outcome == "failed" for e in r.evidence)
-        evidence = f"{passed} passed, {failed} failed" if r.evidence else "no test ran"
-        rows.append((r.criterion, r.verdict.upper(), evidence, _figures_text(r.figures)[:90]))
+    for r in report.results():
+        verdict = r.verdict.upper() + ("" if r.criterion in report.scope else " (out of scope)")
+        rows.append((r.criterion, verdict, _evidence_text(r), _figures_text(r.figures)[:90]))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []
     for i, row in enumerate(rows):
         lines.append("  ".join(cell.ljust(widths[j]) if j < 3 else cell for j, cell in enumerate(row)))
         if i == 0:
             lines.append("  ".join("-" * w for w in widths) + "  " + "-" * 20)
+    for r in report.in_scope():
+        for test in r.failed:
+            lines.append(f"{r.criterion}: FAILED {test}")
+        for test in r.missing:
+            lines.append(f"{r.criterion}: missing {test}")
+    gate = "PASSED" if report.gate_passed() else "FAILED"
+    lines.append(f"gate: {gate} (scope: {', '.join(report.scope)}; passed only when every criterion in scope is passed)")
     return "\n".join(lines)
 
 
-def render_markdown(results: list[CriterionResult], context: dict[str, str]) -> str:
-    lines = ["# Success criteria", ""]
-    if context:
-        lines += [f"- {k}: {v}" for k, v in context.items()] + [""]
-    lines += ["| criterion | verdict | evidence | figures |", "|---|---|---|---|"]
-    for r in results:
-        tests = "<br>".join(f"{e.outcome}: `{e.test}`" for e in r.evidence) or "no test ran"
-        lines.append(f"| {r.criterion} — {r.description} | **{r.verdict}** | {tests} | {_figures_text(r.figures)} |")
+def render_markdown(report: Report) -> str:
+    lines = ["# Success criteria", "", f"- gate: **{'passed' if report.gate_passed() else 'failed'}**",
+             f"- scope: {', '.join(report.scope)}", f"- provider: {report.provider}"]
+    lines += [f"- {k}: {v}" for k, v in report.context.items()]
+    if report.settings:
+        lines += ["", "<details><summary>settings</summary>", ""] + [f"- {s}" for s in report.settings] + ["", "</details>"]
+    lines += ["", "| criterion | verdict | required tests | figures |", "|---|---|---|---|"]
+    for r in report.results():
+        status = {t: "failed" for t in r.failed}
+        status.update({m.split(" (", 1)[0]: m.split(" (", 1)[1].rstrip(")") for m in r.missing})
+        tests = "<br>".join(f"{status.get(t, 'passed')}: `{t}`" for t in r.required) or "none"
+        scope = "" if r.criterion in report.scope else " (out of scope)"
+        lines.append(f"| {r.criterion} — {r.description} | **{r.verdict}**{scope} | {tests} | {_figures_text(r.figures)} |")
     return "\n".join(lines) + "\n"

@@ -49,9 +49,9 @@ class KindProvider(Provider):
         self._kubeconfig = state_dir() / "kind" / f"{cluster_name}.kubeconfig"
 
     def _cluster(self):
-        from pytest_kind import KindCluster
+        from .kind_library import kind_cluster_class
 
-        return KindCluster(self.cluster_name, kubeconfig=self._kubeconfig, image=self.node_image,
+        return kind_cluster_class()(self.cluster_name, kubeconfig=self._kubeconfig, image=self.node_image,
                            kind_path=Path(self.kind_bin), kubectl_path=Path(self.kubectl_bin))
 
     def up(self) -> dict[str, float]:
