@@ -26,8 +26,8 @@ from pathlib import Path
 
 from . import paths, versions
 from .errors import DeployProofError, PrerequisiteError
-from .images import DOCKERFILES, BuildContext, build, image_exists
-from .progress import say, step
+from .imagebuild import DOCKERFILES, BuildContext, build, image_exists
+from .progress import configure_cli_logging, say, step
 from .runner import run, run_streaming
 
 BASE_DOCKERFILES = DOCKERFILES / "base"
@@ -189,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deployproof.baseimages", description=__doc__.split("\n\n")[0])
     parser.add_argument("--force", action="store_true", help="rebuild even when the recipe is unchanged")
     options = parser.parse_args(argv)
+    configure_cli_logging()
     try:
         with step("local base images"):
             tags = ensure_base_images(force=options.force)

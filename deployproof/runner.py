@@ -1,7 +1,12 @@
-"""The one subprocess runner: logs the command, captures output, raises with the stderr tail."""
+"""The one subprocess runner: logs the command, captures output, raises with the stderr tail.
+
+Commands and the heartbeat of long ones ("… go build running 30s: <last line>") go through
+`progress.say`, i.e. the `deployproof.runner` logger.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import threading
@@ -33,8 +38,8 @@ def run(
     lines of stderr (or stdout if stderr is empty) and the suggested `fix`.
     """
     argv = [str(a) for a in cmd]
-    if not quiet:
-        say("$ " + " ".join(argv)[:400])
+    # Quiet commands (polls, probes) show only at debug level (`-v`).
+    say("$ " + " ".join(argv)[:400], logging.DEBUG if quiet else logging.INFO)
     full_env = {**os.environ, **env} if env is not None else None
     text_input = input.decode() if isinstance(input, bytes) else input
     try:
