@@ -5,6 +5,7 @@ plugin (pytest11 entry point); every fixture here can be overridden in a test mo
 """
 
 pytest_plugins = [
+    "pytester",  # the plugin's own tests run real pytest sessions on generated test files
     "fixtures.cluster",
     "fixtures.workloads",
     "fixtures.release",

@@ -116,7 +116,7 @@ _LIST = (
 CRITERIA: dict[str, Criterion] = {c.id: c for c in _LIST}
 
 
-def test_key(nodeid: str) -> str:
+def map_key(nodeid: str) -> str:
     """`path::function` of a pytest node id: parametrized cases and classes map onto their function."""
     path, _, rest = nodeid.partition("::")
     function = rest.split("[", 1)[0].split("::")[-1]
@@ -125,5 +125,5 @@ def test_key(nodeid: str) -> str:
 
 def criteria_of(nodeid: str) -> list[str]:
     """The criteria a test helps prove (by the map)."""
-    key = test_key(nodeid)
+    key = map_key(nodeid)
     return [c.id for c in _LIST if any(key in claim.tests for claim in c.claims)]

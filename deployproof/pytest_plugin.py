@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .criteria import CRITERIA, test_key
+from .criteria import CRITERIA, map_key
 from .errors import UsageError
 from .report import Report, render_table
 from .settings import FIELDS, Settings
@@ -162,7 +162,7 @@ def _key(item: pytest.Item) -> str:
     """`folder/file.py::function` — the criteria map's name for a test, whatever the rootdir."""
     path = Path(str(item.path))
     function = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
-    return test_key(f"{path.parent.name}/{path.name}::{function}")
+    return map_key(f"{path.parent.name}/{path.name}::{function}")
 
 
 @pytest.hookimpl(tryfirst=True)

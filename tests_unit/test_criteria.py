@@ -1,0 +1,51 @@
+"""The criteria map names real tests, and every deploy test proves something."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from deployproof.criteria import CRITERIA, criteria_of, map_key
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _test_functions(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    return {node.name for node in tree.body if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name.startswith("test_")}
+
+
+@pytest.mark.parametrize("criterion", list(CRITERIA))
+def test_every_required_test_exists(criterion):
+    for claim in CRITERIA[criterion].claims:
+        assert claim.tests, f"{criterion}: claim {claim.text!r} names no test"
+        for name in claim.tests:
+            path, _, function = name.partition("::")
+            assert (ROOT / path).is_file(), f"{criterion}: {path} does not exist"
+            assert function in _test_functions(ROOT / path), f"{criterion}: {name} does not exist"
+
+
+def test_every_test_of_the_deploy_suites_is_in_the_map_or_is_a_control():
+    unmapped = []
+    for folder in ("tests_deploy", "tests_functional", "tests_resilience"):
+        for path in sorted((ROOT / folder).glob("test_*.py")):
+            if path.name in ("test_compose_smoke.py", "test_negative_controls.py"):
+                continue  # the stack without Kubernetes; the gate's own controls
+            for function in _test_functions(path):
+                if not criteria_of(f"{folder}/{path.name}::{function}"):
+                    unmapped.append(f"{folder}/{path.name}::{function}")
+    assert not unmapped, f"deploy tests that prove no criterion (add them to deployproof/criteria.py): {unmapped}"
+
+
+def test_parametrized_cases_map_onto_their_function():
+    assert map_key("tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks[frontend]") == \
+        "tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks"
+    assert criteria_of("tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks[db]") == ["RES"]
+
+
+def test_the_embedded_lifecycle_is_required_only_on_the_embedded_provider():
+    lifecycle = "tests_deploy/test_embedded_lifecycle.py::test_up_then_up_again_reuses_the_running_cluster"
+    assert lifecycle in CRITERIA["CLUSTER"].required_tests("embedded")
+    assert lifecycle not in CRITERIA["CLUSTER"].required_tests("kind")
