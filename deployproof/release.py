@@ -1,19 +1,24 @@
 """The Helm release of the app: namespace (Pod Security restricted), `helm upgrade --install --wait`, timing.
 
-On failure the caller collects diagnostics first, then raises (see fixtures/release.py).
+`install` runs helm in the background and, given a PodWatch, stops it as soon as a pod is in
+a state that waiting cannot fix (see podwatch.py), rather than at helm's timeout. The caller
+(deploy.py) collects diagnostics before raising.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 from . import charts
+from .errors import DeploymentError
 from .progress import say, step
-from .runner import run
+from .runner import run, start_background
 from .tools import find
+from .waits import poll_until
 
 # Values file of the umbrella chart per provider (extra files are layered on top).
 VALUES_BY_PROVIDER = {"embedded": "embedded", "kind": "kind", "minikube": "minikube"}
@@ -23,6 +28,7 @@ RESTRICTED_LABELS = {
     "pod-security.kubernetes.io/warn": "restricted",
     "pod-security.kubernetes.io/audit": "restricted",
 }
+HELM_STOP_GRACE_S = 30  # helm marks the release failed when told to stop (SIGTERM); give it time to
 
 
 @dataclass
@@ -34,33 +40,77 @@ class Release:
     values_files: list[Path] = field(default_factory=list)
     set_values: dict[str, str] = field(default_factory=dict)
     helm_s: float = 0.0  # measured: the helm call until every resource was ready
-    deploy_s: float = 0.0  # measured: build + load + install until all Ready (SC-6)
+    deploy_s: float = 0.0  # measured: from the start of the run (cluster up included) until all Ready (SC-6)
 
     def _kubectl(self, *args: str, input: str | None = None, check: bool = True):
         return run([find("kubectl"), "--kubeconfig", self.kubeconfig, "--context", self.context, *args], input=input, check=check, quiet=True)
 
-    def _helm(self, *args: str, timeout: float = 900):
-        return run([charts.helm_binary(), "--kubeconfig", self.kubeconfig, "--kube-context", self.context, "-n", self.namespace, *args],
-                   timeout=timeout)
+    def _helm_base(self) -> list[str]:
+        return [str(find("helm")), "--kubeconfig", str(self.kubeconfig), "--kube-context", self.context, "-n", self.namespace]
+
+    def _helm(self, *args: str, timeout: float = 900, check: bool = True):
+        return run([*self._helm_base(), *args], timeout=timeout, check=check)
 
     def ensure_namespace(self) -> None:
         labels = "\n".join(f"    {k}: {v}" for k, v in RESTRICTED_LABELS.items())
         self._kubectl("apply", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {self.namespace}\n  labels:\n{labels}\n")
 
-    def install(self, timeout_s: int) -> float:
-        """helm upgrade --install … --wait; return seconds from the helm call to all resources ready."""
-        charts.dependency_build()
-        self.ensure_namespace()
-        args = ["upgrade", "--install", self.name, str(charts.chart_dir(charts.UMBRELLA)), "--wait", "--wait-for-jobs",
-                f"--timeout={timeout_s}s"]
+    def exists(self) -> bool:
+        """Whether a deployed revision of this release is already there (the install is then an upgrade)."""
+        out = run([*self._helm_base(), "status", self.name, "-o", "json"], check=False, quiet=True)
+        return out.returncode == 0 and '"status":"deployed"' in out.stdout.replace(" ", "")
+
+    def install_command(self, timeout_s: int) -> list[str]:
+        args = [*self._helm_base(), "upgrade", "--install", self.name, str(charts.chart_dir(charts.UMBRELLA)),
+                "--wait", "--wait-for-jobs", f"--timeout={timeout_s}s"]
         for path in self.values_files:
             args += ["-f", str(path)]
         for key, value in self.set_values.items():
             args += ["--set", f"{key}={value}"]
+        return args
+
+    def install(self, timeout_s: int, watch: Any = None, log_dir: Path | None = None) -> float:
+        """helm upgrade --install … --wait; return seconds from the helm call to all resources ready.
+
+        With `watch` (a podwatch.PodWatch), a permanent pod problem stops helm and raises
+        DeploymentError at once. helm's output goes to a log file in `log_dir` (default: a temp folder).
+        """
+        charts.dependency_build()
+        self.ensure_namespace()
+        log_dir = log_dir or Path(tempfile.mkdtemp(prefix="deployproof-helm-"))
+        log_path = log_dir / f"helm-install-{self.name}.log"
+        log_path.unlink(missing_ok=True)
         begun = time.monotonic()
         with step(f"helm upgrade --install {self.name} (namespace {self.namespace}, timeout {timeout_s}s)"):
-            self._helm(*args, timeout=timeout_s + 60)
+            helm = start_background(self.install_command(timeout_s), log_path=log_path)
+            try:
+                self._wait(helm, watch, timeout_s, log_path, begun)
+            finally:
+                if helm.poll() is None:
+                    _stop(helm)
         return round(time.monotonic() - begun, 1)
+
+    def _wait(self, helm, watch: Any, timeout_s: int, log_path: Path, begun: float) -> None:
+        def check() -> tuple[bool, Any]:
+            code = helm.poll()
+            if code is not None:
+                return True, ("helm", code)
+            if watch is None:
+                return False, "helm running"
+            problem, seen = watch.check()
+            return (problem is not None), (("pod", problem) if problem else f"helm running; {seen}")
+
+        # helm enforces its own timeout; the margin only covers a helm that hangs past it.
+        kind, result = poll_until(check, description=f"release {self.name} to be ready", timeout=timeout_s + 60,
+                                  interval=1.0, max_interval=2.0, progress_every=30.0)
+        if kind == "pod":
+            say(f"✗ {result.describe()}: stopping helm after {time.monotonic() - begun:.0f}s instead of waiting out {timeout_s}s")
+            _stop(helm)
+            raise DeploymentError(f"release {self.name} cannot become ready: {result.describe()}", result.fix)
+        if result != 0:
+            output = log_path.read_text(errors="replace") if log_path.exists() else ""
+            raise DeploymentError(f"helm upgrade --install {self.name} failed (exit {result}):\n{_last_lines(output)}",
+                                  "read helm's message above and the diagnostics folder (events, pod logs)")
 
     def test(self, timeout_s: int = 300) -> str:
         return self._helm("test", self.name, f"--timeout={timeout_s}s", "--logs", timeout=timeout_s + 30).stdout
@@ -71,10 +121,29 @@ class Release:
         self._kubectl("delete", "namespace", self.namespace, "--wait=false", "--ignore-not-found", check=False)
 
 
+def _stop(process) -> None:
+    """Ask helm to stop (it then records the release as failed, not pending); kill it if it does not."""
+    process.terminate()
+    try:
+        process.wait(HELM_STOP_GRACE_S)
+    except Exception:  # noqa: BLE001 - subprocess.TimeoutExpired: it did not listen
+        process.kill()
+        process.wait()
+
+
+def _last_lines(text: str, count: int = 30) -> str:
+    return "\n".join(text.strip().splitlines()[-count:])
+
+
 def image_values(images: Mapping[str, str]) -> dict[str, str]:
-    """--set values pointing each subchart at its freshly built image (`repository:tag`)."""
+    """--set values pointing each subchart at its image (`repository:tag` or `repository@sha256:…`)."""
     values = {}
     for name, reference in images.items():
+        if "@" in reference:
+            repository, digest = reference.split("@", 1)
+            values[f"{name}.image.repository"] = f"{repository}@{digest.split(':', 1)[0]}"
+            values[f"{name}.image.tag"] = digest.split(":", 1)[1]
+            continue
         repository, tag = reference.rsplit(":", 1)
         values[f"{name}.image.repository"] = repository
         values[f"{name}.image.tag"] = tag

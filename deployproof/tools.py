@@ -1,4 +1,8 @@
-"""Find the CLI tools the suite drives (kubectl, helm): on PATH, else the ones the embedded build made."""
+"""The one toolchain finder for the CLI tools the suite drives (kubectl, helm, ctr, …).
+
+On PATH first (what the user installed), else the binary the embedded build left in the build
+cache. Only this lookup may use the cache: the provider choice (`auto`) looks at PATH alone.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from .errors import PrerequisiteError
 
 
 def find(name: str) -> Path:
+    """Path of tool `name`; PrerequisiteError naming how to get it when it is neither on PATH nor built."""
     found = shutil.which(name)
     if found:
         return Path(found)
@@ -20,4 +25,5 @@ def find(name: str) -> Path:
         raise PrerequisiteError(f"{name} is not on PATH ({exc})", f"install {name}, or run `deployproof build-cluster`") from exc
     if built.exists() and (built.parent / ".complete").exists():
         return built
-    raise PrerequisiteError(f"{name} is not on PATH and not built yet", f"install {name}, or run `deployproof build-cluster` (builds it from source)")
+    raise PrerequisiteError(f"{name} is not on PATH and not built yet",
+                            f"install {name}, or run `deployproof build-cluster` (builds it from source into the cache)")

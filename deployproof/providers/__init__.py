@@ -1,7 +1,9 @@
 """Cluster providers behind one interface, and the choice among them.
 
-Choice: an explicit name wins; `auto` = minikube if installed, else kind, else
-embedded. `existing` is used only when named, never guessed.
+Choice: an explicit name wins; `auto` = minikube if on PATH, else kind if on PATH, else
+embedded. Only PATH counts (what the user installed): binaries in our own build cache never
+change the choice. `existing` is used only when named, never guessed. The kubeconfig and
+context come from the Settings (or the arguments), never from the process environment.
 """
 
 from __future__ import annotations
@@ -9,9 +11,13 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..errors import PrerequisiteError
 from .base import ClusterInfo, Provider
+
+if TYPE_CHECKING:
+    from ..settings import Settings
 
 NAMES = ("auto", "embedded", "minikube", "kind", "existing")
 
@@ -28,8 +34,12 @@ def resolve_name(name: str) -> str:
     return "embedded"
 
 
-def get_provider(name: str = "auto", *, kubeconfig: str | os.PathLike[str] | None = None, context: str | None = None) -> Provider:
-    resolved = resolve_name(name)
+def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLike[str] | None = None,
+                 context: str | None = None) -> Provider:
+    """The provider named by `choice` (a Settings, or a provider name with `kubeconfig`/`context`)."""
+    if not isinstance(choice, str):
+        choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
+    resolved = resolve_name(choice)
     if resolved == "embedded":
         from .embedded.provider import EmbeddedProvider
 
@@ -44,10 +54,34 @@ def get_provider(name: str = "auto", *, kubeconfig: str | os.PathLike[str] | Non
         return KindProvider()
     from .existing import ExistingProvider
 
-    path = kubeconfig or os.environ.get("KUBECONFIG")
+    path = kubeconfig
     if not path:
         raise PrerequisiteError("the existing provider needs a kubeconfig", "pass --kubeconfig PATH (or set KUBECONFIG) and --kube-context NAME")
     return ExistingProvider(Path(path), context)
 
 
-__all__ = ["NAMES", "ClusterInfo", "Provider", "get_provider", "resolve_name"]
+
+
+
+def running_before_up(provider: Provider) -> bool | None:
+    """Whether `provider`'s cluster already runs (so `up` would reuse it); None when the provider cannot tell.
+
+    Asked just before `up`: a cluster that was running is not ours to tear down afterwards.
+    """
+    try:
+        if provider.name == "existing":
+            return True
+        if provider.name == "embedded":
+            cluster = provider.cluster  # type: ignore[attr-defined]
+            return cluster.layout.root.exists() and cluster.health_problem() is None
+        if provider.name == "minikube":
+            return provider.is_running()  # type: ignore[attr-defined]
+        if provider.name == "kind":
+            from ..runner import run
+
+            out = run([provider.kind_bin, "get", "clusters"], check=False, quiet=True)  # type: ignore[attr-defined]
+            return out.returncode == 0 and provider.cluster_name in out.stdout.split()  # type: ignore[attr-defined]
+    except Exception:  # noqa: BLE001 - cannot tell: the caller then treats the cluster as not ours
+        return None
+    return None
+__all__ = ["NAMES", "ClusterInfo", "Provider", "get_provider", "resolve_name", "running_before_up"]

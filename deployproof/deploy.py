@@ -1,0 +1,368 @@
+"""Deploy the app as one library call: build, load, install, wait, and clean up per `--keep`.
+
+    with deploy(settings, provider) as deployment:
+        print(deployment.url)
+
+`cluster(settings, provider)` brings the provider's cluster up (or reuses a running one, which
+is then never torn down by us); `deploy` runs inside it: images built (content-tagged, unchanged
+ones reused) or taken from `--skip-image-build` and loaded into the cluster, the namespace and
+`helm upgrade --install --wait` with pods watched for permanent failures (podwatch.py), then the
+app's URL from the frontend Service's live NodePort. On any failure the diagnostics are
+collected before anything is removed. The pytest fixtures and `deployproof deploy` are thin
+wrappers over these two context managers.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator, MutableMapping
+
+from . import charts, diagnostics
+from .errors import DeploymentError, DeployProofError, UsageError
+from .podwatch import Limits, PodWatch
+from .progress import say, step
+from .providers import Provider, running_before_up
+from .release import VALUES_BY_PROVIDER, Release, image_values
+from .settings import Settings
+
+# Steps of a provider's `up` that are set-up rather than bringing a cluster up (building it from source).
+SETUP_STEP_PREFIX = "build components"
+SC6_LIMIT_S = 600
+
+
+@dataclass(frozen=True)
+class ImageRef:
+    """One app image as deployed: its reference, the image ID the nodes run, whether it was reused."""
+
+    name: str
+    tag: str  # repository:tag (or repository@sha256:…) handed to the chart
+    id: str | None  # docker image ID (sha256:…) when the image is local
+    digest: str | None = None  # repository digest when the image came from (or went to) a registry
+    cached: bool = False  # not built in this run: content unchanged, or given with --skip-image-build
+    given: bool = False  # from --skip-image-build
+
+    def describe(self) -> str:
+        state = "given" if self.given else ("cached" if self.cached else "built")
+        return f"{self.tag} ({(self.digest or self.id or 'id unknown')[:19]}, {state})"
+
+
+@dataclass
+class ClusterRun:
+    """A cluster as this run found or made it."""
+
+    provider: Provider
+    started: float  # time.monotonic() just before up(): the start of the run for SC-6
+    up_s: float = 0.0  # cluster up, set-up steps (building components) excluded
+    setup_s: float = 0.0  # building the cluster's components (a cache hit when warm)
+    created: bool = False  # False when a running cluster was reused or the provider cannot tell
+    steps: dict[str, float] = field(default_factory=dict)
+    failed: bool = False  # set by the caller when what ran on the cluster failed (decides --keep)
+
+
+@dataclass
+class Timings:
+    """SC-6: each step separately, and the whole from the start of the run to all pods Ready."""
+
+    cluster_up_s: float = 0.0
+    cluster_reused: bool = False
+    images_built_s: float = 0.0
+    images_cached: str = "no"  # yes | no | partly: <names> | given (--skip-image-build)
+    images_loaded_s: float = 0.0
+    helm_to_ready_s: float = 0.0
+    release_upgraded: bool = False  # an already deployed release was upgraded (pods may have stayed)
+    total_s: float = 0.0
+
+    def warm_steps(self) -> list[str]:
+        warm = []
+        if self.cluster_reused:
+            warm.append("cluster up (a running cluster was reused)")
+        if self.images_cached == "yes":
+            warm.append("images built (all unchanged, none rebuilt)")
+        elif self.images_cached.startswith("partly"):
+            warm.append(f"images built ({self.images_cached.split(':', 1)[1].strip()} unchanged)")
+        elif self.images_cached.startswith("given"):
+            warm.append("images built (skipped: --skip-image-build)")
+        if self.release_upgraded:
+            warm.append("helm install (upgrade of an already deployed release)")
+        return warm
+
+    def report_context(self) -> dict[str, str]:
+        """The SC-6 figures under the report's keys."""
+        return {
+            "sc6_cluster_up_s": str(self.cluster_up_s),
+            "sc6_images_built_s": str(self.images_built_s),
+            "sc6_images_cached": self.images_cached,
+            "sc6_images_loaded_s": str(self.images_loaded_s),
+            "sc6_helm_to_ready_s": str(self.helm_to_ready_s),
+            "sc6_total_s": str(self.total_s),
+            "sc6_warm_steps": ", ".join(self.warm_steps()) or "none (every step ran cold)",
+        }
+
+    def lines(self) -> list[str]:
+        return [
+            f"cluster up          {self.cluster_up_s:7.1f}s{'  (reused)' if self.cluster_reused else ''}",
+            f"images built        {self.images_built_s:7.1f}s  (cached: {self.images_cached})",
+            f"images loaded       {self.images_loaded_s:7.1f}s",
+            f"helm to all Ready   {self.helm_to_ready_s:7.1f}s{'  (upgrade)' if self.release_upgraded else ''}",
+            f"total (SC-6 ≤ {SC6_LIMIT_S}s) {self.total_s:7.1f}s",
+        ]
+
+
+@dataclass
+class Deployment:
+    """The app as deployed: where it answers, which release, which images, how long each step took."""
+
+    url: str
+    release: str
+    namespace: str
+    kubeconfig: Path
+    context: str
+    provider: str
+    images: dict[str, ImageRef]
+    timings: Timings
+    helm: Release  # the release handle: test(), uninstall()
+    diagnostics: Path | None = None
+    failed: bool = False  # set by the caller when its checks failed: decides --keep and diagnostics
+
+
+# ---------------------------------------------------------------------------------------------
+# The cluster
+# ---------------------------------------------------------------------------------------------
+
+def bring_up(provider: Provider) -> ClusterRun:
+    """Bring the cluster up (or reuse it), timed from just before up(); record whether we created it."""
+    started = time.monotonic()
+    was_running = running_before_up(provider)
+    steps: dict[str, float] = {}
+    with step(f"cluster up ({provider.name})"):
+        steps = provider.up() or {}
+    took = time.monotonic() - started
+    setup = sum(v for k, v in steps.items() if k.startswith(SETUP_STEP_PREFIX))
+    # Unknown counts as reused: a cluster we cannot prove we made is never torn down by us.
+    return ClusterRun(provider, started, round(took - setup, 1), round(setup, 1), created=was_running is False, steps=steps)
+
+
+def tear_down(run: ClusterRun, settings: Settings, failed: bool) -> None:
+    if not run.created:
+        say(f"cluster left running: this run did not create it ({run.provider.name})")
+    elif settings.keep_after(failed):
+        say(f"cluster kept (--keep={settings.keep}{', the run failed' if failed else ''})")
+    else:
+        problems = run.provider.down()
+        for problem in problems:
+            say(f"  tear-down: {problem}")
+
+
+@contextlib.contextmanager
+def cluster(settings: Settings, provider: Provider) -> Iterator[ClusterRun]:
+    """The provider's cluster for the length of the block; torn down after it only if we created it and --keep allows."""
+    run = bring_up(provider)
+    try:
+        yield run
+    except BaseException:
+        run.failed = True
+        raise
+    finally:
+        tear_down(run, settings, run.failed)
+
+
+# ---------------------------------------------------------------------------------------------
+# The deployment
+# ---------------------------------------------------------------------------------------------
+
+@contextlib.contextmanager
+def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | None = None,
+           record: MutableMapping[str, str] | None = None, limits: Limits | None = None) -> Iterator[Deployment]:
+    """Build, load, install and wait; yield the Deployment; uninstall per --keep afterwards.
+
+    Without `cluster_run` the cluster is brought up here too (and torn down per --keep if we
+    created it). `record` (e.g. the report's context) receives the figures as text. A failure
+    inside the block, or `deployment.failed = True`, counts as a failed run: diagnostics are
+    collected before the release is removed (or kept).
+    """
+    record = record if record is not None else {}
+    with contextlib.ExitStack() as stack:
+        if cluster_run is None:
+            cluster_run = stack.enter_context(cluster(settings, provider))
+        try:
+            deployment = _install(settings, cluster_run, record, limits)
+        except BaseException:
+            cluster_run.failed = True
+            raise
+        failed = False
+        try:
+            yield deployment
+        except BaseException:
+            failed = True
+            raise
+        finally:
+            failed = failed or deployment.failed
+            cluster_run.failed = cluster_run.failed or failed
+            if failed and deployment.diagnostics is None:
+                deployment.diagnostics = _collect(settings, provider, deployment.helm, record, "the checks of the deployment failed")
+            if settings.keep_after(failed):
+                say(f"release {deployment.release} kept in namespace {deployment.namespace} (--keep={settings.keep})")
+            else:
+                deployment.helm.uninstall()
+
+
+def undeploy(settings: Settings, provider: Provider) -> None:
+    """Uninstall the release and delete its namespace."""
+    _release(settings, provider, {}).uninstall()
+
+
+def _release(settings: Settings, provider: Provider, images: dict[str, str]) -> Release:
+    values = [charts.values_file(VALUES_BY_PROVIDER[provider.name])] if provider.name in VALUES_BY_PROVIDER else []
+    values += list(settings.values)
+    return Release(settings.release_name, settings.namespace, provider.kubeconfig(), provider.context(), values, image_values(images))
+
+
+def _install(settings: Settings, run: ClusterRun, record: MutableMapping[str, str], limits: Limits | None) -> Deployment:
+    from .kube import KubeClients
+
+    provider = run.provider
+    timings = Timings(cluster_up_s=run.up_s, cluster_reused=not run.created)
+    record.update({"provider": provider.name, "context": provider.context(), "cluster_up_s": str(run.up_s)})
+
+    begun = time.monotonic()
+    images = prepare_images(settings, provider)
+    timings.images_built_s = round(time.monotonic() - begun, 1)
+    timings.images_cached = _cached_summary(images)
+    record["images"] = ", ".join(f"{name}={ref.describe()}" for name, ref in sorted(images.items()))
+
+    begun = time.monotonic()
+    load_images(settings, provider, images)
+    timings.images_loaded_s = round(time.monotonic() - begun, 1)
+
+    release = _release(settings, provider, {name: ref.tag for name, ref in images.items()})
+    record["release"] = f"{release.name} in namespace {release.namespace}"
+    clients = KubeClients.connect(provider.kubeconfig(), provider.context())
+    try:
+        timings.release_upgraded = release.exists()
+        log_dir = Path(settings.report_dir).resolve()
+        log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            timings.helm_to_ready_s = release.install(settings.deploy_timeout, watch=PodWatch(clients.core, release.namespace, limits),
+                                                      log_dir=log_dir)
+        except DeployProofError as exc:
+            folder = _collect(settings, provider, release, record, str(exc))
+            helm_log = log_dir / f"helm-install-{release.name}.log"
+            if helm_log.exists():
+                (folder / "helm").mkdir(exist_ok=True)
+                shutil.copy2(helm_log, folder / "helm" / "install.log")
+            if not settings.keep_after(True):
+                _uninstall_quietly(release)
+            raise DeploymentError(exc.cause, f"{exc.fix + '; ' if exc.fix else ''}diagnostics: {folder.resolve()}") from exc
+        url = provider.node_port_url(frontend_node_port(clients.core, release.namespace, release.name))
+    finally:
+        clients.close()
+
+    timings.total_s = round(time.monotonic() - run.started - run.setup_s, 1)
+    release.helm_s, release.deploy_s = timings.helm_to_ready_s, timings.total_s
+    record.update(timings.report_context())
+    record["app_url"] = url
+    say(f"✓ deployed {release.name} in {timings.total_s:.1f}s from the start of the run: {url}")
+    return Deployment(url, release.name, release.namespace, provider.kubeconfig(), provider.context(), provider.name,
+                      images, timings, release)
+
+
+def _uninstall_quietly(release: Release) -> None:
+    """Remove a failed release without hiding the failure that got us here."""
+    try:
+        release.uninstall()
+    except DeployProofError as exc:
+        say(f"  could not uninstall {release.name}: {exc.cause}")
+
+
+def _collect(settings: Settings, provider: Provider, release: Release, record: MutableMapping[str, str], reason: str) -> Path:
+    folder = diagnostics.collect(provider, [release.namespace], folder=settings.diagnostics_dir, release=release.name, reason=reason)
+    record["diagnostics"] = str(folder.resolve())
+    return folder
+
+
+# ---------------------------------------------------------------------------------------------
+# Images
+# ---------------------------------------------------------------------------------------------
+
+def prepare_images(settings: Settings, provider: Provider) -> dict[str, ImageRef]:
+    """The app images: built (unchanged ones reused), or the ones given with --skip-image-build, checked to exist."""
+    from .docker_engine import ensure_docker
+    from .images import build_app_images, image_exists
+
+    if settings.skip_image_build:
+        if provider.name == "existing":
+            # Nothing is loaded into an existing cluster: its nodes pull the given references themselves.
+            return {name: ImageRef(name, ref, None, _digest_of(ref), cached=True, given=True)
+                    for name, ref in settings.skip_image_build.items()}
+        client = ensure_docker()
+        refs, missing = {}, []
+        for name, ref in settings.skip_image_build.items():
+            image = image_exists(client, ref)
+            if image is None:
+                missing.append(f"{name}={ref}")
+                continue
+            refs[name] = ImageRef(name, ref, image.id, _repo_digest(image), cached=True, given=True)
+        if missing:
+            raise UsageError(f"--skip-image-build names images that are not in the local docker engine: {', '.join(missing)}",
+                             "build or pull them first (`docker image ls` shows what is there), or leave out --skip-image-build")
+        return refs
+    built_steps: dict[str, float] = {}
+    with step(f"build app images ({settings.image_base} base)"):
+        built = build_app_images(settings.image_base, timings=built_steps)
+    client = ensure_docker()
+    refs = {}
+    for name, ref in built.items():
+        image = image_exists(client, ref.tag)
+        rebuilt = any(key.startswith(f"build {name} ") for key in built_steps)
+        refs[name] = ImageRef(name, ref.tag, ref.id, _repo_digest(image) if image is not None else None, cached=not rebuilt)
+    return refs
+
+
+def load_images(settings: Settings, provider: Provider, images: dict[str, ImageRef]) -> None:
+    """Make the images available on the cluster's nodes (given ones too: they are local images)."""
+    if provider.name == "existing" and all(ref.given for ref in images.values()):
+        say("existing cluster: its nodes pull the given images themselves (nothing loaded)")
+        return
+    with step(f"load {len(images)} images into the cluster ({provider.name})"):
+        provider.load_images([ref.tag for ref in images.values()])
+
+
+def _cached_summary(images: dict[str, ImageRef]) -> str:
+    if images and all(ref.given for ref in images.values()):
+        return "given (--skip-image-build)"
+    cached = sorted(name for name, ref in images.items() if ref.cached)
+    if not cached:
+        return "no"
+    if len(cached) == len(images):
+        return "yes"
+    return "partly: " + ",".join(cached)
+
+
+def _repo_digest(image) -> str | None:
+    digests = (getattr(image, "attrs", None) or {}).get("RepoDigests") or []
+    return digests[0] if digests else None
+
+
+def _digest_of(reference: str) -> str | None:
+    return reference if "@sha256:" in reference else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The app's URL
+# ---------------------------------------------------------------------------------------------
+
+def frontend_node_port(core_api, namespace: str, release: str) -> int:
+    """The NodePort of the release's frontend Service, as the live Service has it."""
+    services = core_api.list_namespaced_service(namespace, label_selector=f"app.kubernetes.io/instance={release}").items
+    node_ports = [(svc, port.node_port) for svc in services if svc.spec.type == "NodePort"
+                  for port in svc.spec.ports or [] if port.node_port]
+    frontend = [(svc, port) for svc, port in node_ports if (svc.metadata.labels or {}).get("app.kubernetes.io/name") == "frontend"]
+    chosen = frontend or node_ports
+    if not chosen:
+        raise DeploymentError(f"release {release} in {namespace} has no NodePort Service for the frontend",
+                              "set frontend.service.type=NodePort (and frontend.service.nodePort) in the values")
+    return chosen[0][1]
