@@ -9,9 +9,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import versions
+from .providers.embedded.steps import PORTS_BY_NUMBER, ports_in_use
 from .runner import run
-from .providers.embedded.cluster import PORTS_BY_NUMBER, ports_in_use
 
+GO_CHECK = f"go >= {versions.GO_MINIMUM}"
 
 
 @dataclass
@@ -30,11 +31,12 @@ def _which(binary: str, fix: str, name: str | None = None) -> Check:
 def _go_check() -> Check:
     go = shutil.which("go")
     if not go:
-        return Check("go >= 1.24", False, "not found", "install Go >= 1.24 and put it on PATH (builds Kubernetes from source)")
+        return Check(GO_CHECK, False, "not found", f"install Go >= {versions.GO_MINIMUM} and put it on PATH (builds Kubernetes from source)")
     version = run([go, "env", "GOVERSION"], check=False, quiet=True).stdout.strip()
     parts = version.removeprefix("go").split(".")
-    ok = len(parts) >= 2 and (int(parts[0]), int(parts[1])) >= (1, 24)
-    return Check("go >= 1.24", ok, version, "" if ok else "install Go >= 1.24")
+    minimum = tuple(int(p) for p in versions.GO_MINIMUM.split("."))
+    ok = len(parts) >= 2 and (int(parts[0]), int(parts[1])) >= minimum
+    return Check(GO_CHECK, ok, version, "" if ok else f"install Go >= {versions.GO_MINIMUM}")
 
 
 def _cgroups() -> Check:
@@ -91,7 +93,7 @@ def checks() -> list[Check]:
         _which("ip", apt),
         _docker(),
         _go_check(),
-        _which("node", "install Node.js 20 (frontend build)", "node"),
+        _which("node", f"install Node.js {versions.NODE_MAJOR} (frontend build)", "node"),
         _which("chromium", apt),
     ]
     taken = ports_in_use()

@@ -14,7 +14,7 @@ from deployproof.waits import poll_until, watch_until
 
 pytestmark = [pytest.mark.deploy, pytest.mark.criterion("CLUSTER")]
 
-ECHO_NODE_PORT = 30081
+ECHO_NODE_PORT = versions.ECHO_NODE_PORT
 RESTRICTED_CONTAINER = client.V1SecurityContext(
     allow_privilege_escalation=False,
     capabilities=client.V1Capabilities(drop=["ALL"]),

@@ -62,7 +62,7 @@ def kube_score() -> Path:
         return exe
     go = shutil.which("go")
     if not go:
-        raise PrerequisiteError("Go is not installed; kube-score is built from source", "install Go >= 1.24 and put it on PATH")
+        raise PrerequisiteError("Go is not installed; kube-score is built from source", f"install Go >= {versions.GO_MINIMUM} and put it on PATH")
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)

@@ -14,12 +14,13 @@ from pathlib import Path
 
 import yaml
 
+from .. import versions
 from ..errors import PrerequisiteError
 from ..paths import state_dir
 from ..runner import run
 from .base import ClusterInfo, Provider
 
-DEFAULT_NODE_PORTS = (30080, 30081)  # the frontend, and the cluster tests' echo service
+DEFAULT_NODE_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # the app, the cluster tests' echo service
 
 
 def kind_config(node_ports: tuple[int, ...]) -> dict:

@@ -23,7 +23,9 @@ from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
 
-GO_FIX = "install Go >= 1.24 and put it on PATH (Debian 12's golang-go is too old)"
+GO_FIX = f"install Go >= {versions.GO_MINIMUM} and put it on PATH (Debian 12's golang-go is too old)"
+# The `go` line of a generated wrapper module when upstream's go.mod names none.
+GO_DIRECTIVE = f"{versions.GO_MINIMUM}.0"
 
 
 @dataclass(frozen=True)
@@ -127,7 +129,7 @@ def _wrapper_build(
     ldflags: str = "-s -w",
     tags: str = "",
     replaces: tuple[str, ...] = (),
-    go_directive: str = "1.24.0",
+    go_directive: str = GO_DIRECTIVE,
 ) -> None:
     """Build `packages` of `module`@version inside a generated wrapper module.
 
@@ -183,7 +185,7 @@ def _build_kubernetes(component: Component, work: Path, out: Path) -> None:
         packages=[f"{versions.KUBERNETES_MODULE}/cmd/{cmd}" for cmd in component.binaries],
         ldflags=" ".join(ldflags),
         replaces=tuple(f"{mod} => {mod} {staging_tag}" for mod in staging),
-        go_directive=go_line.group(1) if go_line else "1.24.0",
+        go_directive=go_line.group(1) if go_line else GO_DIRECTIVE,
     )
 
 

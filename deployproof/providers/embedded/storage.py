@@ -11,12 +11,9 @@ from __future__ import annotations
 
 import json
 import shutil
-from typing import TYPE_CHECKING
 
 from ...progress import say
-
-if TYPE_CHECKING:
-    from .cluster import EmbeddedCluster
+from .context import StepContext
 
 STORAGE_CLASS = "standard"
 POOL_SIZE = 6
@@ -35,7 +32,7 @@ def _storage_class() -> dict:
     }
 
 
-def _volume(cluster: "EmbeddedCluster", index: int) -> dict:
+def _volume(ctx: StepContext, index: int) -> dict:
     return {
         "apiVersion": "v1",
         "kind": "PersistentVolume",
@@ -45,29 +42,29 @@ def _volume(cluster: "EmbeddedCluster", index: int) -> dict:
             "accessModes": ["ReadWriteOnce"],
             "persistentVolumeReclaimPolicy": "Retain",
             "storageClassName": STORAGE_CLASS,
-            "local": {"path": str(cluster.layout.volumes / f"pv-{index}")},
+            "local": {"path": str(ctx.layout.volumes / f"pv-{index}")},
             "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
-                {"key": "kubernetes.io/hostname", "operator": "In", "values": [cluster.net.node_name]}]}]}},
+                {"key": "kubernetes.io/hostname", "operator": "In", "values": [ctx.net.node_name]}]}]}},
         },
     }
 
 
-def ensure_volumes(cluster: "EmbeddedCluster") -> None:
+def ensure_volumes(ctx: StepContext) -> None:
     """Create the StorageClass and the volume pool; recycle volumes whose claim is gone."""
-    listing = json.loads(cluster.kubectl("get", "pv", "-l", "deployproof/pool=local", "-o", "json").stdout)
+    listing = json.loads(ctx.kubectl("get", "pv", "-l", "deployproof/pool=local", "-o", "json").stdout)
     phases = {pv["metadata"]["name"]: pv["status"].get("phase") for pv in listing["items"]}
     manifests = [_storage_class()]
     for index in range(POOL_SIZE):
         name = f"deployproof-pv-{index}"
-        folder = cluster.layout.volumes / f"pv-{index}"
+        folder = ctx.layout.volumes / f"pv-{index}"
         if phases.get(name) in ("Released", "Failed"):
             say(f"recycling {name} (its claim was deleted)")
-            cluster.kubectl("delete", "pv", name, "--wait=true")
+            ctx.kubectl("delete", "pv", name, "--wait=true")
             shutil.rmtree(folder, ignore_errors=True)
         elif name in phases:
             continue
         folder.mkdir(parents=True, exist_ok=True)
         # World-writable: the pod's non-root user (any uid) creates its own data dir inside.
         folder.chmod(0o777)
-        manifests.append(_volume(cluster, index))
-    cluster.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests}))
+        manifests.append(_volume(ctx, index))
+    ctx.kubectl("apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": manifests}))

@@ -44,7 +44,7 @@ SYSTEM_IMAGES = (
 def build_system_images() -> list[str]:
     """Build (content-tagged, so unchanged ones are skipped) and tag each system image; return the tags."""
     from ...docker_engine import ensure_docker
-    from ...images import BuildContext, build as build_image
+    from ...imagebuild import BuildContext, build as build_image
 
     client = ensure_docker()
     tags = []

@@ -14,27 +14,25 @@ import shlex
 import shutil
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ...progress import say, step
 from ...runner import run
 from . import build, host, processes
-
-if TYPE_CHECKING:
-    from .cluster import EmbeddedCluster
+from .context import Placed, StepContext
 
 LAST_LOGS = Path("/var/log/deployproof/last-cluster")
 
 
-def tear_down(cluster: "EmbeddedCluster") -> list[str]:
+def tear_down(ctx: StepContext) -> list[str]:
     problems: list[str] = []
-    if not cluster.layout.root.exists() and not cluster.layout.containerd_state.exists():
+    if not ctx.layout.root.exists() and not ctx.layout.containerd_state.exists():
         say("no embedded cluster state found; nothing to tear down")
         return problems
     for name, action in _STEPS:
         try:
-            with step(f"down: {name}", cluster.timings):
-                action(cluster, problems)
+            with step(f"down: {name}", ctx.timings):
+                action(ctx, problems)
         except Exception as exc:  # noqa: BLE001 - gather and go on: leave as little as possible behind
             problems.append(f"{name}: {exc}")
     if problems:
@@ -42,27 +40,27 @@ def tear_down(cluster: "EmbeddedCluster") -> list[str]:
     return problems
 
 
-def _stop_control_loops(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+def _stop_control_loops(ctx: StepContext, problems: list[str]) -> None:
     for component in ("kube-scheduler", "kube-controller-manager", "kubelet"):
-        processes.stop(cluster.layout, component)
+        processes.stop(ctx.layout, component)
 
 
-def _remove_pods(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    if not processes.running(cluster.layout).get("containerd"):
+def _remove_pods(ctx: StepContext, problems: list[str]) -> None:
+    if not processes.running(ctx.layout).get("containerd"):
         return
-    crictl = [str(build.binary("crictl")), "--runtime-endpoint", f"unix://{cluster.layout.containerd_socket}", "--timeout", "60s"]
+    crictl = [str(build.binary("crictl")), "--runtime-endpoint", f"unix://{ctx.layout.containerd_socket}", "--timeout", "60s"]
     # rmp -fa stops each sandbox (CNI DEL: veth, address and netns released) and removes it.
     out = run([*crictl, "rmp", "-fa"], check=False, quiet=True)
     if out.returncode != 0:
         problems.append(f"crictl rmp: {out.stderr.strip()[-300:]}")
 
 
-def _stop_proxy_and_runtime(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    processes.stop(cluster.layout, "kube-proxy")
+def _stop_proxy_and_runtime(ctx: StepContext, problems: list[str]) -> None:
+    processes.stop(ctx.layout, "kube-proxy")
     if build.is_built(build.COMPONENTS[0]):
         run([str(build.binary("kube-proxy")), "--cleanup"], check=False, quiet=True)
-    processes.stop(cluster.layout, "containerd")
-    socket = str(cluster.layout.containerd_socket)
+    processes.stop(ctx.layout, "containerd")
+    socket = str(ctx.layout.containerd_socket)
     # Shims outlive containerd by design; ours name our socket in their command line.
     for pid in _pids_with_cmdline(lambda cmd: "containerd-shim" in cmd and socket in cmd):
         try:
@@ -85,7 +83,7 @@ def _pod_cgroups() -> list[Path]:
     return sorted(found, key=lambda p: len(p.parts), reverse=True)
 
 
-def _remove_pod_cgroups(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+def _remove_pod_cgroups(ctx: StepContext, problems: list[str]) -> None:
     """Kill what still runs in a pod cgroup (a crashed run's containers), then remove the cgroups."""
     cgroups = _pod_cgroups()
     for cgroup in cgroups:
@@ -106,16 +104,16 @@ def _remove_pod_cgroups(cluster: "EmbeddedCluster", problems: list[str]) -> None
                 time.sleep(0.1)
 
 
-def _stop_control_plane(cluster: "EmbeddedCluster", problems: list[str]) -> None:
+def _stop_control_plane(ctx: StepContext, problems: list[str]) -> None:
     for component in ("kube-apiserver", "etcd"):
-        processes.stop(cluster.layout, component)
-    leftover = [name for name, alive in processes.running(cluster.layout).items() if alive]
+        processes.stop(ctx.layout, component)
+    leftover = [name for name, alive in processes.running(ctx.layout).items() if alive]
     if leftover:
         problems.append("still running: " + ", ".join(leftover))
 
 
-def _unmount(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    roots = (str(cluster.layout.root), str(cluster.layout.containerd_state))
+def _unmount(ctx: StepContext, problems: list[str]) -> None:
+    roots = (str(ctx.layout.root), str(ctx.layout.containerd_state))
     mounts = [m for m in _mount_points() if m.startswith(roots)]
     for mount in sorted(mounts, key=len, reverse=True):
         if run(["umount", mount], check=False, quiet=True).returncode != 0:
@@ -123,10 +121,10 @@ def _unmount(cluster: "EmbeddedCluster", problems: list[str]) -> None:
                 problems.append(f"could not unmount {mount}")
 
 
-def _remove_network(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    net = cluster.net
+def _remove_network(ctx: StepContext, problems: list[str]) -> None:
+    net = ctx.net
     # Network namespaces left by a crashed run (normally CNI DEL removed them).
-    created_after = _started_at(cluster)
+    created_after = _started_at(ctx)
     for netns in sorted(Path("/var/run/netns").glob("cni-*")) if Path("/var/run/netns").exists() else []:
         if netns.stat().st_mtime >= created_after:
             run(["ip", "netns", "delete", netns.name], check=False, quiet=True)
@@ -134,7 +132,7 @@ def _remove_network(cluster: "EmbeddedCluster", problems: list[str]) -> None:
     for veth in re.findall(r"^\d+: ([^:@]+)", links, re.M):
         run(["ip", "link", "del", veth], check=False, quiet=True)
     run(["ip", "link", "del", net.bridge], check=False, quiet=True)
-    _remove_iptables_chains(cluster, problems)
+    _remove_iptables_chains(ctx, problems)
 
 
 def _our_chains(rules: list[str], preexisting: set[str], table: str, network: str) -> set[str]:
@@ -154,11 +152,11 @@ def _our_chains(rules: list[str], preexisting: set[str], table: str, network: st
     return ours
 
 
-def _remove_iptables_chains(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    preexisting = set(host.HostChanges(cluster.layout).data.get("preexisting_chains", []))
+def _remove_iptables_chains(ctx: StepContext, problems: list[str]) -> None:
+    preexisting = set(host.HostChanges(ctx.layout).data.get("preexisting_chains", []))
     for table in ("filter", "nat", "mangle"):
         rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
-        ours = _our_chains(rules, preexisting, table, cluster.net.cni_network)
+        ours = _our_chains(rules, preexisting, table, ctx.net.cni_network)
         if not ours:
             continue
         # First every rule that jumps into one of our chains from a chain not ours, then the chains.
@@ -173,16 +171,16 @@ def _remove_iptables_chains(cluster: "EmbeddedCluster", problems: list[str]) -> 
                 problems.append(f"iptables {table}/{chain} could not be removed")
 
 
-def _restore_host(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    problems.extend(host.restore(cluster.layout, cluster.net))
+def _restore_host(ctx: StepContext, problems: list[str]) -> None:
+    problems.extend(host.restore(ctx.layout, ctx.net))
 
 
-def _remove_state(cluster: "EmbeddedCluster", problems: list[str]) -> None:
-    if cluster.layout.logs.exists():
+def _remove_state(ctx: StepContext, problems: list[str]) -> None:
+    if ctx.layout.logs.exists():
         shutil.rmtree(LAST_LOGS, ignore_errors=True)
-        shutil.copytree(cluster.layout.logs, LAST_LOGS)
+        shutil.copytree(ctx.layout.logs, LAST_LOGS)
         say(f"component logs of this cluster kept in {LAST_LOGS}")
-    for path in (cluster.layout.root, cluster.layout.containerd_state):
+    for path in (ctx.layout.root, ctx.layout.containerd_state):
         shutil.rmtree(path, ignore_errors=True)
         if path.exists():
             problems.append(f"could not remove {path}")
@@ -211,14 +209,14 @@ def _mount_points() -> list[str]:
     return points
 
 
-def _started_at(cluster: "EmbeddedCluster") -> float:
+def _started_at(ctx: StepContext) -> float:
     try:
-        return cluster.layout.root.stat().st_ctime - 60
+        return ctx.layout.root.stat().st_ctime - 60
     except OSError:
         return time.time()
 
 
-def leftovers(cluster: "EmbeddedCluster") -> list[str]:
+def leftovers(cluster: Placed) -> list[str]:
     """What of ours is still on the machine (used by tests after `down`)."""
     found = []
     for name, (pid, binary) in processes.recorded(cluster.layout).items():
