@@ -1,4 +1,4 @@
-"""The success-criteria report's verdicts, the wait helper's timeout message, the runner's errors."""
+"""deployproof.runner: the subprocess runner's errors."""
 
 from __future__ import annotations
 
@@ -6,15 +6,8 @@ import sys
 
 import pytest
 
-from deployproof.errors import CommandError, WaitTimeout
+from deployproof.errors import CommandError
 from deployproof.runner import run
-from deployproof.waits import poll_until
-
-
-def test_wait_timeout_names_what_was_awaited_and_what_was_seen():
-    with pytest.raises(WaitTimeout) as error:
-        poll_until(lambda: (False, "phase=Pending"), description="pod web-0 Ready", timeout=0.3)
-    assert "pod web-0 Ready" in str(error.value) and "phase=Pending" in str(error.value)
 
 
 def test_runner_raises_with_the_stderr_tail_and_the_fix():

@@ -1,0 +1,45 @@
+"""deployproof.providers.kind: its NodePort mappings and error paths (no cluster needed)."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from deployproof.errors import PrerequisiteError
+from deployproof.providers import get_provider
+
+
+def _which(available: set[str]):
+    return lambda name: f"/usr/bin/{name}" if name in available else None
+
+
+def test_kind_maps_node_ports_to_localhost_only():
+    from deployproof.providers.kind import kind_config
+
+    mappings = kind_config((30080, 30081))["nodes"][0]["extraPortMappings"]
+    assert {(m["containerPort"], m["hostPort"], m["listenAddress"]) for m in mappings} == {(30080, 30080, "127.0.0.1"), (30081, 30081, "127.0.0.1")}
+
+
+def test_kind_missing_binary_says_how_to_get_it(monkeypatch):
+    monkeypatch.setattr(shutil, "which", _which({"kubectl"}))
+    with pytest.raises(PrerequisiteError) as error:
+        get_provider("kind")
+    assert "kind" in error.value.cause and "install" in error.value.fix
+
+
+def test_kind_refuses_an_unmapped_node_port(monkeypatch):
+    from deployproof.providers.kind import KindProvider
+
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    provider = KindProvider()
+    assert provider.node_port_url(30080) == "http://127.0.0.1:30080"
+    with pytest.raises(PrerequisiteError):
+        provider.node_port_url(31000)
+
+
+@pytest.mark.skipif(not (shutil.which("kind") and shutil.which("kubectl")), reason="kind is not installed on this machine")
+def test_kind_real_binary_answers():
+    from deployproof.runner import run
+
+    assert run(["kind", "version"]).stdout.startswith("kind")
