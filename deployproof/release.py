@@ -70,17 +70,17 @@ class Release:
         return args
 
     def install(self, timeout_s: int, watch: Any = None, log_dir: Path | None = None) -> float:
-        """helm upgrade --install … --wait; return seconds from the helm call to all resources ready.
+        """helm upgrade --install … --wait; return seconds from here (chart dependencies, namespace) to all ready.
 
         With `watch` (a podwatch.PodWatch), a permanent pod problem stops helm and raises
         DeploymentError at once. helm's output goes to a log file in `log_dir` (default: a temp folder).
         """
+        begun = time.monotonic()
         charts.dependency_build()
         self.ensure_namespace()
         log_dir = log_dir or Path(tempfile.mkdtemp(prefix="deployproof-helm-"))
         log_path = log_dir / f"helm-install-{self.name}.log"
         log_path.unlink(missing_ok=True)
-        begun = time.monotonic()
         with step(f"helm upgrade --install {self.name} (namespace {self.namespace}, timeout {timeout_s}s)"):
             helm = start_background(self.install_command(timeout_s), log_path=log_path)
             try:
