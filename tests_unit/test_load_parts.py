@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from deployproof.errors import DeployProofError
-from deployproof.load import LoadPlan, find_knee, run_load, steps_from_history
+from deployproof.load import LoadPlan, StepLoadBounds, assess_step_load, find_knee, run_load, steps_from_history
 from deployproof.load.headless import LOCUSTFILE, LoadRun, require_loopback
 from deployproof.load.plot import plot_run
 from deployproof.load.replicas import ReplicaSample
@@ -78,6 +78,35 @@ def test_knee_is_where_added_users_stop_adding_throughput_or_latency_doubles() -
     assert find_knee([_step(5, 5, 100), _step(10, 10, 110), _step(20, 11, 130)]).users == 20
     assert find_knee([_step(5, 5, 100), _step(10, 10, 250)]).users == 10
     assert find_knee([_step(5, 5, 100)]) is None
+    # a fast app's jitter (20 → 45 ms) is no knee: latency counts from 100 ms
+    assert find_knee([_step(5, 5, 20), _step(10, 10, 45), _step(20, 20, 90)]) is None
+
+
+BOUNDS = StepLoadBounds(scales_to_users=10, p95_ms=1000)
+
+
+def _failing(step, failures: int):
+    step.failures = failures
+    return step
+
+
+def test_a_step_load_that_scales_then_levels_off_meets_its_bounds_and_reports_the_knee() -> None:
+    assessment = assess_step_load([_step(5, 5, 100), _step(10, 10, 120), _step(20, 19, 180), _step(30, 21, 900)], BOUNDS)
+    assert assessment.problems == []
+    assert assessment.knee.users == 30 and [s.users for s in assessment.below_knee] == [5, 10, 20]
+    assert assessment.knee_text.startswith("30 users")
+
+
+@pytest.mark.parametrize("steps, problem", [
+    ([_step(5, 5, 100), _step(10, 5.5, 120), _step(20, 6, 130)], "stopped rising at 10 users"),  # saturated at once
+    ([_step(5, 5, 1100), _step(10, 10, 1200), _step(20, 20, 1300)], "p95 1100 ms at 5 users"),  # slow from the start
+    ([_failing(_step(5, 5, 100), 3), _step(10, 10, 120)], "3 of 150 requests failed at 5 users"),
+    ([_step(5, 5, 100), _step(10, 10, 120), _step(20, 19, 300), _step(30, 9, 900)], "collapsed to 9 rps at 30 users"),
+    ([_step(5, 5, 100)], "a knee needs at least two"),
+])
+def test_each_bound_of_a_step_load_can_fail(steps, problem) -> None:
+    problems = assess_step_load(steps, BOUNDS).problems
+    assert any(problem in p for p in problems), problems
 
 
 def test_plans_are_bounded_in_users_and_time() -> None:

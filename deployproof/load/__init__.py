@@ -12,7 +12,8 @@ this folder first on sys.path when it loads the locustfile.
 """
 
 from .headless import LoadPlan, LoadRun, run_load
-from .results import EndpointStats, HistoryPoint, LoadResult, StepStats, find_knee, parse_history, parse_stats, steps_from_history
+from .results import (EndpointStats, HistoryPoint, LoadResult, StepLoadAssessment, StepLoadBounds, StepStats, assess_step_load, find_knee,
+                      parse_history, parse_stats, steps_from_history)
 
 __all__ = [
     "EndpointStats",
@@ -20,7 +21,10 @@ __all__ = [
     "LoadPlan",
     "LoadResult",
     "LoadRun",
+    "StepLoadAssessment",
+    "StepLoadBounds",
     "StepStats",
+    "assess_step_load",
     "find_knee",
     "parse_history",
     "parse_stats",

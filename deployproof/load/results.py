@@ -167,9 +167,14 @@ def steps_from_history(history: list[HistoryPoint], min_points: int = MIN_STEP_P
     return steps
 
 
-def find_knee(steps: list[StepStats], efficiency: float = 0.5, latency_factor: float = 2.0) -> StepStats | None:
+LATENCY_FLOOR_MS = 100.0  # p95 "doubling" from 20 to 41 ms is noise, not a knee: latency counts from this floor
+
+
+def find_knee(steps: list[StepStats], efficiency: float = 0.5, latency_factor: float = 2.0,
+              latency_floor_ms: float = LATENCY_FLOOR_MS) -> StepStats | None:
     """The first step past which adding users stops paying: throughput per added user falls below
-    `efficiency` of the first step's per-user throughput, or p95 grows by `latency_factor` over the first step's."""
+    `efficiency` of the first step's per-user throughput, or p95 grows beyond `latency_factor` times the
+    first step's (counted from `latency_floor_ms`, so a fast app's small jitter is no knee)."""
     if len(steps) < 2 or steps[0].users <= 0:
         return None
     base = steps[0]
@@ -177,10 +182,69 @@ def find_knee(steps: list[StepStats], efficiency: float = 0.5, latency_factor: f
     for previous, current in zip(steps, steps[1:]):
         added = current.users - previous.users
         gain = (current.rps - previous.rps) / added if added > 0 else per_user
-        slower = base.p95_ms and current.p95_ms and current.p95_ms > latency_factor * base.p95_ms
+        slower = bool(base.p95_ms is not None and current.p95_ms is not None
+                      and current.p95_ms > latency_factor * max(base.p95_ms, latency_floor_ms))
         if gain < efficiency * per_user or slower:
             return current
     return None
+
+
+@dataclass(frozen=True)
+class StepLoadBounds:
+    """What a step load must show. Each bound is on a measured figure and can fail:
+
+    - `scales_to_users`: throughput keeps rising (no knee) at least up to this many users;
+    - `p95_ms`: every step below the knee answers 95 % of requests within this;
+    - below the knee no request fails;
+    - past the knee throughput levels off but does not collapse: no step falls below `collapse_ratio`
+      of the best throughput measured before it.
+    """
+
+    scales_to_users: int
+    p95_ms: float
+    collapse_ratio: float = 0.75
+
+
+@dataclass
+class StepLoadAssessment:
+    steps: list[StepStats]
+    knee: StepStats | None
+    problems: list[str]
+
+    @property
+    def below_knee(self) -> list[StepStats]:
+        return [s for s in self.steps if self.knee is None or s.users < self.knee.users]
+
+    @property
+    def knee_text(self) -> str:
+        if self.knee is None:
+            return f"none up to {self.steps[-1].users if self.steps else 0} users"
+        return f"{self.knee.users} users ({self.knee.rps} rps, p95 {self.knee.p95_ms} ms)"
+
+
+def assess_step_load(steps: list[StepStats], bounds: StepLoadBounds) -> StepLoadAssessment:
+    """The knee of a step load and every bound it breaks (empty `problems`: the run meets them all)."""
+    problems: list[str] = []
+    if len(steps) < 2:
+        return StepLoadAssessment(steps, None, [f"{len(steps)} step(s) measured: a knee needs at least two"])
+    knee = find_knee(steps)
+    assessment = StepLoadAssessment(steps, knee, problems)
+    if knee is not None and knee.users <= bounds.scales_to_users:
+        before = steps[steps.index(knee) - 1]
+        problems.append(f"throughput stopped rising at {knee.users} users ({before.rps} → {knee.rps} rps from {before.users} users, "
+                        f"p95 {before.p95_ms} → {knee.p95_ms} ms); it must keep rising up to {bounds.scales_to_users} users")
+    for step in assessment.below_knee:
+        if step.p95_ms is None or step.p95_ms > bounds.p95_ms:
+            problems.append(f"p95 {step.p95_ms} ms at {step.users} users (below the knee) exceeds {bounds.p95_ms:g} ms")
+        if step.failures:
+            problems.append(f"{step.failures} of {step.requests} requests failed at {step.users} users (below the knee)")
+    best = 0.0
+    for step in steps:
+        if best and step.rps < bounds.collapse_ratio * best:
+            problems.append(f"throughput collapsed to {step.rps} rps at {step.users} users, under {bounds.collapse_ratio:g} of "
+                            f"the {best} rps measured with fewer users")
+        best = max(best, step.rps)
+    return assessment
 
 
 def read_served_by(path: Path) -> tuple[dict[str, int], dict[str, float]]:
