@@ -149,6 +149,8 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="deployproof", description="Bring up a cluster, deploy the Todo AI Chatbot, prove it.",
                                   epilog="exit codes: 0 done, 1 failed (deployment or operation), 2 usage error, 3 missing prerequisite")
     top.add_argument("--version", action="version", version=version_text())
+    top.add_argument("-v", "--verbose", action="count", default=0, help="also show every command run")
+    top.add_argument("-q", "--quiet", action="count", default=0, help="only warnings and errors on stderr")
     sub = top.add_subparsers(dest="command", required=True)
 
     deploy = sub.add_parser("deploy", help="build, load and install the app, wait until it is Ready, print its URL")
@@ -189,7 +191,10 @@ def exit_code(exc: DeployProofError) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .progress import configure_cli_logging
+
     args = parser().parse_args(argv)  # argparse's own usage errors exit with 2
+    configure_cli_logging(args.verbose - args.quiet)
     try:
         return args.func(args)
     except DeployProofError as exc:

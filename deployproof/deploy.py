@@ -320,7 +320,8 @@ def _collect(settings: Settings, provider: Provider, release: Release, record: M
 def prepare_images(settings: Settings, provider: Provider) -> dict[str, ImageRef]:
     """The app images: built (unchanged ones reused), or the ones given with --skip-image-build, checked to exist."""
     from .docker_engine import ensure_docker
-    from .images import build_app_images, image_exists
+    from .imagebuild import image_exists
+    from .images import build_app_images
 
     if settings.skip_image_build:
         if provider.name == "existing":
