@@ -475,3 +475,91 @@ def test_gordon_and_kagent_are_asked_read_only_with_what_they_need(machine, tmp_
     sent = (machine.bin / "kagent.args").read_text().splitlines()
     assert answer.ok and sent[:5] == ["invoke", "--namespace", "kagent", "--agent", "k8s-agent"]
     assert sent[sent.index("--kagent-url") + 1] == "http://127.0.0.1:8083" and "namespace todo" in sent[-1]
+
+
+# ---- "used" means answered; fallbacks parsed, counted and graded ----------------------------------------------
+
+def test_a_tool_that_exits_0_with_nothing_to_say_is_not_used(machine, tmp_path):
+    silent = Detection("kubectl-ai", True, str(tool(machine.bin, "kubectl-ai", "echo '   '")), "gemini", True, settings={})
+    record, _ = advisors.cluster_diagnosis(silent, write_folder(tmp_path / "d", HEALTHY), kubeconfig=tmp_path / "kc", namespace="todo")
+    assert record.answer.returncode == 0 and not record.answer.answered and record.status == advisors.FALLBACK
+    assert record.recorded  # by the fallback, not by the silent tool
+
+
+def test_an_answer_counts_only_within_its_timeout_and_with_exit_0():
+    from deployproof.aiops.assistants import Answer
+
+    assert Answer("t", "task", "cmd", True, 2.0, "advice", returncode=0, timeout_s=5).answered
+    assert not Answer("t", "task", "cmd", True, 6.0, "advice", returncode=0, timeout_s=5).answered
+    assert not Answer("t", "task", "cmd", False, 1.0, "advice", "boom", returncode=2, timeout_s=5).answered
+    assert not Answer("t", "task", "cmd", False, 5.0, "", "timed out after 5s", returncode=None, timeout_s=5).answered
+
+
+def test_a_tool_run_is_graded_by_its_worst_unaccepted_finding():
+    from deployproof.aiops.findings import letter_grade
+
+    accepted_high = finding()
+    accepted_high.accepted = "reason"
+    assert letter_grade([]) == "A" and letter_grade([finding(severity="LOW"), finding(severity="INFO")]) == "A"
+    assert letter_grade([finding(severity="MEDIUM")]) == "B" and letter_grade([accepted_high]) == "B"
+    assert letter_grade([finding(severity="LOW"), finding(severity="HIGH")]) == "F"
+
+
+CHECKOV_JSON = {
+    "check_type": "dockerfile",
+    "results": {
+        "passed_checks": [{"check_id": "CKV_DOCKER_7", "file_path": "/backend.Dockerfile", "check_name": "tag"}],
+        "failed_checks": [
+            {"check_id": "CKV_DOCKER_3", "file_path": "/base/python.Dockerfile", "check_name": "no USER", "guideline": "add USER"},
+            {"check_id": "CKV_DOCKER_2", "file_path": "/backend.Dockerfile", "check_name": "no HEALTHCHECK"},
+        ],
+    },
+    "summary": {"passed": 1, "failed": 2, "skipped": 0},
+}
+
+
+def _fake_checkov(monkeypatch, tmp_path, output: dict) -> None:
+    from deployproof.aiops import analyzers, toolcache
+
+    payload = tmp_path / "checkov.json"
+    payload.write_text(json.dumps(output))
+    exe = tool(tmp_path / "bin", "checkov", f"cat {payload}; exit 1")
+    monkeypatch.setattr(toolcache, "checkov", lambda: exe)
+    monkeypatch.setattr(analyzers.versions, "CHECKOV", "test")
+
+
+def test_checkov_findings_are_parsed_counted_graded_and_checked_against_its_own_summary(monkeypatch, tmp_path):
+    from deployproof.aiops import analyzers
+
+    _fake_checkov(monkeypatch, tmp_path, CHECKOV_JSON)
+    run = analyzers.review_dockerfiles()
+    assert run.parsed_all and run.reported_failed == 2 and len(run.findings) == 2
+    assert run.counts == {"HIGH": 1, "LOW": 1} and run.grade == "F"
+    assert run.subjects == ["dockerfiles/backend.Dockerfile", "dockerfiles/base/python.Dockerfile"]
+    assert run.as_dict()["by_severity"] == {"HIGH": 1, "LOW": 1} and run.as_dict()["grade"] == "F"
+
+    lossy = json.loads(json.dumps(CHECKOV_JSON))
+    lossy["summary"]["failed"] = 3  # a failure the parser did not see (a format change): the run says so
+    _fake_checkov(monkeypatch, tmp_path, lossy)
+    assert not analyzers.review_dockerfiles().parsed_all
+
+
+def _pod(name, phase="Running", ready=True, restarts=0, waiting=None, deleting=False):
+    state = SimpleNamespace(waiting=SimpleNamespace(reason=waiting) if waiting else None)
+    return SimpleNamespace(
+        metadata=SimpleNamespace(name=name, deletion_timestamp="now" if deleting else None),
+        status=SimpleNamespace(phase=phase, conditions=[SimpleNamespace(type="Ready", status="True" if ready else "False")],
+                               container_statuses=[SimpleNamespace(restart_count=restarts, state=state)]))
+
+
+def test_the_apis_reading_of_pods_holds_the_diagnosis_to_account(tmp_path):
+    from deployproof.aiops.diagnose import live_pod_troubles, unexplained
+
+    pods = [_pod("todo-backend-1", ready=False, restarts=4, waiting="CrashLoopBackOff"), _pod("todo-database-0"),
+            _pod("todo-frontend-2", ready=False), _pod("todo-test", phase="Succeeded", ready=False),
+            _pod("todo-backend-old", ready=False, deleting=True), _pod("todo-frontend-3", restarts=1)]
+    troubles = live_pod_troubles(pods)
+    assert troubles == {"todo-backend-1": "CrashLoopBackOff", "todo-frontend-2": "NotReady", "todo-frontend-3": "Restarted"}
+    diagnosis = diagnose(write_folder(tmp_path / "d", CRASHLOOP))
+    assert unexplained(diagnosis, troubles) == {"todo-frontend-2": "NotReady", "todo-frontend-3": "Restarted"}
+    assert unexplained(diagnose(write_folder(tmp_path / "h", HEALTHY)), {}) == {}

@@ -16,7 +16,7 @@ from . import analyzers, assistants, rightsizing
 from .assistants import Answer
 from .detect import Detection
 from .diagnose import Diagnosis, diagnose
-from .findings import Finding
+from .findings import Finding, count_by_severity, letter_grade
 
 USED = "used"
 FALLBACK = "fallback ran"
@@ -36,13 +36,22 @@ class ToolRecord:
     figures: dict[str, Any] = field(default_factory=dict)
 
     @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+    @property
+    def grade(self) -> str:
+        return letter_grade(self.findings)
+
+    @property
     def recorded(self) -> bool:
         """Something was said and kept: the tool's answer, or the fallback's output."""
-        return bool((self.answer and self.answer.ok and self.answer.output) or self.fallback_output)
+        return bool((self.answer and self.answer.answered) or self.fallback_output)
 
 
 def _status(detection: Detection, answer: Answer | None) -> str:
-    return USED if detection.usable and answer is not None and answer.ok else FALLBACK
+    """"used" only when the tool really answered (exit 0, a non-empty answer, within its timeout)."""
+    return USED if detection.usable and answer is not None and answer.answered else FALLBACK
 
 
 def dockerfile_review(detection: Detection, *, dockerfiles_dir: Path = analyzers.DOCKERFILES, timeout: float = assistants.DEFAULT_TIMEOUT) -> ToolRecord:
@@ -71,10 +80,13 @@ def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubecon
 
 def optimization(detection: Detection, *, namespace: str, chart_workdir: Path, environment: str,
                  recommendations: list[rightsizing.Recommendation], condition: str,
-                 timeout: float = assistants.DEFAULT_TIMEOUT) -> ToolRecord:
-    """kagent recommends resources and autoscaling; the right-sizing advisor and the chart analyzers always run."""
+                 timeout: float = assistants.DEFAULT_TIMEOUT, release: str = "todo",
+                 values_files: list[Path] | None = None, set_values: dict[str, str] | None = None) -> ToolRecord:
+    """kagent recommends resources and autoscaling; the right-sizing advisor and the chart analyzers always run
+    (on the chart rendered as the release was installed, when its values are given)."""
     answer = assistants.kagent_optimize(detection, namespace, timeout=timeout) if detection.usable else None
-    runs = analyzers.review_charts(chart_workdir, environment, namespace=namespace)
+    runs = analyzers.review_charts(chart_workdir, environment, namespace=namespace, release=release,
+                                   values_files=values_files, set_values=set_values)
     chart_findings = analyzers.merge_duplicates([f for r in runs for f in r.findings])
     sizing = rightsizing.findings(recommendations, condition)
     lines = [f"right-sizing ({condition}): {len(recommendations)} containers measured, {len(sizing)} flags"]

@@ -19,7 +19,7 @@ from .. import charts, versions
 from ..errors import CommandError
 from ..runner import run
 from . import toolcache
-from .findings import Finding
+from .findings import Finding, count_by_severity, letter_grade
 from .severity import grade
 
 REPO = Path(__file__).resolve().parents[2]
@@ -35,16 +35,37 @@ class AnalyzerRun:
     seconds: float
     checks_passed: int
     findings: list[Finding] = field(default_factory=list)
+    reported_failed: int | None = None  # failed checks by the tool's own summary (checkov), to check our parsing against
+    subjects: list[str] = field(default_factory=list)  # every file or object the tool reported on (passed or failed)
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+    @property
+    def grade(self) -> str:
+        return letter_grade(self.findings)
+
+    @property
+    def parsed_all(self) -> bool:
+        """Every failed check the tool reported became a finding (True when the tool reports no count of its own)."""
+        return self.reported_failed is None or self.reported_failed == len(self.findings)
 
     def as_dict(self) -> dict:
         return {"tool": self.tool, "version": self.version, "subject": self.subject, "command": self.command,
-                "seconds": self.seconds, "checks_passed": self.checks_passed, "findings": len(self.findings)}
+                "seconds": self.seconds, "checks_passed": self.checks_passed, "findings": len(self.findings),
+                "reported_failed": self.reported_failed, "by_severity": self.counts, "grade": self.grade,
+                "subjects": len(self.subjects)}
 
 
-def render_charts(workdir: Path, environment: str = "embedded", *, release: str = "todo", namespace: str = "todo") -> list[Path]:
-    """Render the umbrella chart for `environment` into `workdir`, one `<Kind>-<name>.yaml` per object."""
+def render_charts(workdir: Path, environment: str = "embedded", *, release: str = "todo", namespace: str = "todo",
+                  values_files: list[Path] | None = None, set_values: dict[str, str] | None = None) -> list[Path]:
+    """Render the umbrella chart into `workdir`, one `<Kind>-<name>.yaml` per object: with `values_files` and
+    `set_values` when given (a live release's own values, so the review judges what was deployed), else with
+    `environment`'s values file."""
     charts.dependency_build()
-    objects = charts.template(charts.UMBRELLA, [charts.values_file(environment)], release=release, namespace=namespace)
+    files = list(values_files) if values_files is not None else [charts.values_file(environment)]
+    objects = charts.template(charts.UMBRELLA, files, set_values=set_values, release=release, namespace=namespace)
     shutil.rmtree(workdir, ignore_errors=True)
     workdir.mkdir(parents=True)
     paths = []
@@ -74,10 +95,14 @@ def checkov(directory: Path, framework: str, *, target_of) -> AnalyzerRun:
                            f"reinstall checkov: remove {exe.parent.parent} and run again")
     data = json.loads(proc.stdout or "{}")
     reports = data if isinstance(data, list) else [data]
-    findings, passed = [], 0
+    findings, passed, reported_failed, subjects = [], 0, 0, set()
     for report in reports:
-        passed += int(report.get("summary", {}).get("passed", report.get("passed", 0)))
-        for failed in (report.get("results") or {}).get("failed_checks", []):
+        summary = report.get("summary", report)
+        passed += int(summary.get("passed", 0))
+        reported_failed += int(summary.get("failed", 0))
+        results = report.get("results") or {}
+        subjects.update(target_of(c["file_path"]) for c in results.get("passed_checks", []) + results.get("failed_checks", []))
+        for failed in results.get("failed_checks", []):
             target = target_of(failed["file_path"])
             kind = target.split("/", 1)[0]
             findings.append(Finding(
@@ -85,7 +110,7 @@ def checkov(directory: Path, framework: str, *, target_of) -> AnalyzerRun:
                 failed.get("guideline") or "",
                 details={"lines": failed.get("file_line_range"), "resource": failed.get("resource")}))
     return AnalyzerRun(f"checkov-{framework}", versions.CHECKOV, str(directory), " ".join(str(c) for c in cmd),
-                       round(time.monotonic() - begun, 1), passed, findings)
+                       round(time.monotonic() - begun, 1), passed, findings, reported_failed, sorted(subjects))
 
 
 def review_dockerfiles(directory: Path = DOCKERFILES) -> AnalyzerRun:
@@ -104,10 +129,11 @@ def kube_score(files: list[Path]) -> AnalyzerRun:
     if proc.returncode not in (0, 1):
         raise CommandError([str(c) for c in cmd[:5]], proc.returncode, (proc.stderr or proc.stdout)[-2000:],
                            f"rebuild kube-score: remove {exe.parent} and run again")
-    findings, passed = [], 0
+    findings, passed, subjects = [], 0, []
     for obj in json.loads(proc.stdout or "[]"):
         kind = obj["type_meta"]["kind"]
         name = obj["object_meta"]["name"]
+        subjects.append(f"{kind}/{name}")
         for check in obj.get("checks") or []:
             if check.get("skipped"):
                 continue
@@ -123,13 +149,16 @@ def kube_score(files: list[Path]) -> AnalyzerRun:
                                         details={"kube_score_grade": tool_grade}))
     shown = " ".join(str(c) for c in cmd[: -len(files)]) + f" <{len(files)} files>"
     return AnalyzerRun("kube-score", versions.KUBE_SCORE, f"{len(files)} rendered objects", shown,
-                       round(time.monotonic() - begun, 1), passed, findings)
+                       round(time.monotonic() - begun, 1), passed, findings, None, sorted(subjects))
 
 
-def review_charts(workdir: Path, environment: str = "embedded", *, namespace: str = "todo") -> list[AnalyzerRun]:
-    """checkov's Kubernetes checks and kube-score on the umbrella chart rendered with `environment`'s values."""
-    files = render_charts(workdir, environment, namespace=namespace)
-    subject = f"charts/{charts.UMBRELLA} + values-{environment}.yaml ({len(files)} objects)"
+def review_charts(workdir: Path, environment: str = "embedded", *, namespace: str = "todo", release: str = "todo",
+                  values_files: list[Path] | None = None, set_values: dict[str, str] | None = None) -> list[AnalyzerRun]:
+    """checkov's Kubernetes checks and kube-score on the umbrella chart rendered as `release` was installed
+    (its values files and --set values), or with `environment`'s values file when no release is given."""
+    files = render_charts(workdir, environment, release=release, namespace=namespace, values_files=values_files, set_values=set_values)
+    shown = " + ".join(Path(p).name for p in values_files) if values_files is not None else f"values-{environment}.yaml"
+    subject = f"charts/{charts.UMBRELLA} + {shown} ({len(files)} objects)"
     runs = [checkov(workdir, "kubernetes", target_of=_object_of), kube_score(files)]
     for analyzer_run in runs:
         analyzer_run.subject = subject

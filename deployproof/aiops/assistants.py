@@ -29,9 +29,16 @@ class Answer:
     seconds: float
     output: str
     error: str = ""
+    returncode: int | None = None  # None: no exit code (timed out, or could not start)
+    timeout_s: float = DEFAULT_TIMEOUT
+
+    @property
+    def answered(self) -> bool:
+        """The tool really answered: exit 0, a non-empty answer, within its timeout. Only then is it "used"."""
+        return self.ok and self.returncode == 0 and bool(self.output.strip()) and self.seconds <= self.timeout_s
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {**asdict(self), "answered": self.answered}
 
 
 def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | None = None, shown_prompt: str = "") -> Answer:
@@ -40,12 +47,12 @@ def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | No
     try:
         proc = run(cmd, check=False, timeout=timeout, cwd=cwd)
     except CommandError as exc:  # the runner turns a timeout into CommandError
-        return Answer(tool, task, shown, False, round(time.monotonic() - begun, 1), "", exc.cause)
+        return Answer(tool, task, shown, False, round(time.monotonic() - begun, 1), "", exc.cause, None, timeout)
     seconds = round(time.monotonic() - begun, 1)
     output = proc.stdout.strip()
     if proc.returncode != 0 or not output:
-        return Answer(tool, task, shown, False, seconds, output, (proc.stderr or "no output").strip()[-1000:])
-    return Answer(tool, task, shown, True, seconds, output)
+        return Answer(tool, task, shown, False, seconds, output, (proc.stderr or "no output").strip()[-1000:], proc.returncode, timeout)
+    return Answer(tool, task, shown, True, seconds, output, "", proc.returncode, timeout)
 
 
 def gordon_review_dockerfiles(detection: Detection, dockerfiles: list[Path], repo: Path, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:

@@ -291,3 +291,34 @@ def _read(path: Path) -> str:
         return path.read_text(errors="replace")
     except OSError:
         return ""
+
+
+def live_pod_troubles(pods: list) -> dict[str, str]:
+    """What the API says is wrong with each pod (kubernetes-client V1Pods): pod name → the first trouble seen.
+
+    An independent reading of the same namespace, to hold a diagnosis against: finished pods (helm test
+    hooks, migration Jobs) and pods being deleted are left out.
+    """
+    troubles: dict[str, str] = {}
+    for pod in pods:
+        if pod.status.phase == "Succeeded" or pod.metadata.deletion_timestamp is not None:
+            continue
+        statuses = pod.status.container_statuses or []
+        waiting = [s.state.waiting.reason for s in statuses if s.state and s.state.waiting and s.state.waiting.reason
+                   and s.state.waiting.reason not in ("ContainerCreating", "PodInitializing")]
+        ready = any(c.type == "Ready" and c.status == "True" for c in (pod.status.conditions or []))
+        if waiting:
+            troubles[pod.metadata.name] = waiting[0]
+        elif pod.status.phase == "Pending":
+            troubles[pod.metadata.name] = "Pending"
+        elif any(s.restart_count for s in statuses):
+            troubles[pod.metadata.name] = "Restarted"
+        elif not ready:
+            troubles[pod.metadata.name] = "NotReady"
+    return troubles
+
+
+def unexplained(diagnosis: Diagnosis, troubles: dict[str, str]) -> dict[str, str]:
+    """The troubled pods (from live_pod_troubles) that the diagnosis does not name."""
+    named = {p.object.removeprefix("pod/") for p in diagnosis.problems if p.object.startswith("pod/")}
+    return {name: trouble for name, trouble in troubles.items() if name not in named}

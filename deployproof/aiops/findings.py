@@ -38,5 +38,21 @@ def count_by_severity(findings: list[Finding]) -> dict[str, int]:
     return {s: n for s, n in counts.items() if n}
 
 
+GRADES = {
+    "A": "nothing above LOW",
+    "B": "MEDIUM findings, or HIGH ones accepted with a reason",
+    "F": "an unaccepted HIGH/CRITICAL finding (fails SC-4 where it gates)",
+}
+
+
+def letter_grade(findings: list[Finding]) -> str:
+    """One grade for a tool run's findings (see GRADES); accepted findings count as what they are, minus the gate."""
+    if any(f.blocking for f in findings):
+        return "F"
+    if any(severity_rank(f.severity) <= severity_rank("MEDIUM") for f in findings):
+        return "B"
+    return "A"
+
+
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (severity_rank(f.severity), f.target, f.check_id))

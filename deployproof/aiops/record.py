@@ -11,7 +11,7 @@ from typing import Any
 from . import rightsizing
 from .acceptance import Acceptance
 from .advisors import ToolRecord
-from .findings import Finding, count_by_severity, sort_findings
+from .findings import GRADES, Finding, count_by_severity, sort_findings
 
 GATED_TOOLS = ("checkov", "kube-score")  # findings about our own images and charts
 
@@ -22,6 +22,8 @@ class AiopsReport:
     recommendations: list[rightsizing.Recommendation] = field(default_factory=list)
     sizing_window: dict[str, Any] = field(default_factory=dict)
     stale_acceptances: list[Acceptance] = field(default_factory=list)
+    # the diagnosis held against the API's own reading of the pods: {"api_troubles": {pod: reason}, "unexplained": {…}}
+    diagnosis_check: dict[str, Any] = field(default_factory=dict)
     paths: dict[str, Path] = field(default_factory=dict)  # where write() put the report
 
     @property
@@ -41,13 +43,14 @@ class AiopsReport:
                 {"tool": r.tool, "task": r.task, "status": r.status, "detection": r.detection.as_dict(),
                  "answer": r.answer.as_dict() if r.answer else None, "fallback": r.fallback,
                  "fallback_output": r.fallback_output, "analyzers": [a.as_dict() for a in r.analyzer_runs],
-                 "findings": count_by_severity(r.findings), "figures": r.figures}
+                 "findings": count_by_severity(r.findings), "grade": r.grade, "figures": r.figures}
                 for r in self.records
             ],
             "findings_by_severity": count_by_severity(findings),
             "gate": {"blocking": [f.as_dict() for f in self.blocking],
                      "accepted": [f.as_dict() for f in findings if f.accepted],
                      "stale_acceptances": [a.__dict__ for a in self.stale_acceptances]},
+            "diagnosis_check": self.diagnosis_check,
             "right_sizing": {**self.sizing_window, "recommendations": [r.as_dict() for r in self.recommendations]},
             "findings": [f.as_dict() for f in findings],
         }
@@ -62,15 +65,22 @@ class AiopsReport:
 
     def markdown(self) -> str:
         lines = ["# AI-assisted operations (SC-4)", "",
-                 "| tool | task | status | model / why not | answer or fallback output |", "|---|---|---|---|---|"]
+                 "| tool | task | status | grade | findings | model / why not | answer or fallback output |",
+                 "|---|---|---|---|---|---|---|"]
         for r in self.records:
-            said = r.answer.output if r.answer and r.answer.ok else r.fallback_output
+            said = r.answer.output if r.answer and r.answer.answered else r.fallback_output
             why = r.detection.model if r.detection.usable else r.detection.why_not
-            failed = f" (the tool failed: {r.answer.error[:120]})" if r.answer and not r.answer.ok else ""
-            lines.append(f"| {r.tool} | {r.task} | **{r.status}**{failed} | {why} | {_cell(said)} |")
+            failed = f" (the tool did not answer: {(r.answer.error or 'empty answer')[:120]})" if r.answer and not r.answer.answered else ""
+            counts = ", ".join(f"{n} {s}" for s, n in r.counts.items()) or "none"
+            lines.append(f"| {r.tool} | {r.task} | **{r.status}**{failed} | {r.grade} | {counts} | {why} | {_cell(said)} |")
+        lines += ["", "Grades: " + "; ".join(f"{g} = {text}" for g, text in GRADES.items()) + "."]
         for r in self.records:
             lines += ["", f"### {r.tool}: {r.fallback}", "", "```", r.fallback_output.strip() or "(no output)", "```"]
-            if r.answer and r.answer.ok:
+            for a in r.analyzer_runs:
+                counts = ", ".join(f"{n} {s}" for s, n in a.counts.items()) or "no finding"
+                lines.append(f"- {a.tool} {a.version}: grade {a.grade}; {a.checks_passed} passed, {len(a.findings)} failed "
+                             f"({counts}) on {len(a.subjects)} files/objects, {a.seconds} s")
+            if r.answer and r.answer.answered:
                 lines += ["", f"{r.tool} said ({r.answer.seconds} s, `{r.answer.command}`):", "", "```", r.answer.output.strip(), "```"]
         lines += ["", "## Gate", ""]
         blocking = self.blocking
