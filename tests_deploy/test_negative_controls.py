@@ -68,7 +68,7 @@ def control_release_removed(control: NegativeControl, cluster, k8s):
 @pytest.mark.parametrize("control", [_case(c) for c in CONTROLS])
 def test_broken_release_turns_its_criterion_failed(control, control_release_removed, cluster, k8s, app_images, settings,
                                                    report_dir: Path, figures):
-    folder = report_dir / "negative-controls" / control.name
+    folder = (report_dir / "negative-controls" / control.name).resolve()  # the nested run has its own cwd
     shutil.rmtree(folder, ignore_errors=True)  # never read a previous run's verdict
     values_file = control.write_values(folder)
     cmd = control.command(values_file=values_file, report_dir=folder, images=app_images, provider=cluster.name,
