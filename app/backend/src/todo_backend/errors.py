@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from .logs import request_id_var
@@ -59,9 +59,22 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
     )
 
 
+async def unstorable_value(request: Request, exc: Exception) -> JSONResponse:
+    """A value the edge validation let through but the database refused: the client's data, so a 422.
+
+    Neither the statement nor its parameters are echoed; the log has the cause under the request id.
+    """
+    log.warning("value refused by the database", extra={"path": request.url.path, "error": type(exc).__name__})
+    return JSONResponse(
+        {"detail": "A value in the request cannot be stored", "request_id": request_id_var.get()}, status_code=422
+    )
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, validation_error)  # type: ignore[arg-type]
     # Connection-level database failures only; a constraint violation or a bug stays a 500.
     for error in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(error, database_unavailable)
+    for error in (DataError, UnicodeEncodeError):
+        app.add_exception_handler(error, unstorable_value)
     app.add_exception_handler(Exception, unexpected_error)

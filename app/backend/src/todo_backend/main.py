@@ -21,7 +21,7 @@ from .chat.service import ChatService, build_agent
 from .db import make_engine
 from .logs import configure_logging
 from .mcp_server import McpEndpoint, build_mcp_server
-from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from .middleware import RequestContextMiddleware, RequestGuardMiddleware
 from .settings import Settings, get_settings
 from .tasks import TaskStore
 
@@ -53,13 +53,23 @@ def create_app(settings: Settings | None = None, *, served_by: str | None = None
     app.include_router(health.router)
     app.include_router(tasks.router)
     app.include_router(chat.router)
-    endpoint = McpEndpoint(mcp, app.state.verifier)
+    endpoint = McpEndpoint(
+        mcp,
+        app.state.verifier,
+        stream_idle_seconds=settings.mcp_stream_idle_seconds,
+        streams_per_user=settings.mcp_streams_per_user,
+    )
     for path in ("/mcp", "/mcp/"):
         app.router.routes.append(Route(path, endpoint=endpoint, methods=["GET", "POST", "DELETE"], include_in_schema=False))
 
     errors.install(app)
-    # Added last = outermost: every response (even a 413) gets X-Request-ID and X-Served-By.
-    app.add_middleware(BodySizeLimitMiddleware, max_body_bytes=settings.max_body_bytes)
+    # Added last = outermost: every response (a 413, 431 or 500 too) gets X-Request-ID and X-Served-By.
+    app.add_middleware(
+        RequestGuardMiddleware,
+        max_body_bytes=settings.max_body_bytes,
+        max_header_bytes=settings.max_header_bytes,
+        max_json_depth=settings.max_json_depth,
+    )
     app.add_middleware(RequestContextMiddleware, served_by=served_by)
     return app
 

@@ -46,8 +46,13 @@ class Settings(BaseSettings):
     mcp_self_url: str = "http://127.0.0.1:8000/mcp"
     chat_history_limit: int = Field(50, ge=1, le=500)
 
-    # HTTP
+    # HTTP: bounds applied before anything parses the request
     max_body_bytes: int = Field(65536, ge=1024)
+    max_header_bytes: int = Field(16384, ge=1024, le=1048576)
+    max_json_depth: int = Field(32, ge=4, le=512)
+    # GET /mcp event streams: closed after this long without an event; at most this many open per user (per process)
+    mcp_stream_idle_seconds: float = Field(30.0, gt=0, le=3600)
+    mcp_streams_per_user: int = Field(2, ge=0, le=100)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "debug", "info", "warning", "error", "critical"] = "INFO"
 
     @model_validator(mode="after")

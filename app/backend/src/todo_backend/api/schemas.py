@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Any
 
@@ -11,9 +12,25 @@ from ..models import DESCRIPTION_MAX, TITLE_MAX
 
 MESSAGE_MAX = 4000
 
+# What PostgreSQL (UTF-8 text) cannot store, or what has no business in a title or a message: C0 control
+# characters other than tab, line feed and carriage return (NUL is refused by the database itself), DEL, and
+# lone surrogates (valid in JSON escapes, not encodable as UTF-8).
+_UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def check_storable(value: str, field: str) -> str:
+    """Refuse text the database cannot store, naming the field and the first offending character."""
+    found = _UNSTORABLE.search(value)
+    if found:
+        raise ValueError(
+            f"{field} contains a character that is not allowed (U+{ord(found.group()):04X} at position {found.start()}):"
+            " control characters other than tab and newline, and unpaired surrogates, cannot be stored"
+        )
+    return value
+
 
 def clean_title(value: str) -> str:
-    value = value.strip()
+    value = check_storable(value, "title").strip()
     if not value:
         raise ValueError("title must not be empty")
     if len(value) > TITLE_MAX:
@@ -24,7 +41,7 @@ def clean_title(value: str) -> str:
 def clean_description(value: str | None) -> str | None:
     if value is None:
         return None
-    value = value.strip()
+    value = check_storable(value, "description").strip()
     if len(value) > DESCRIPTION_MAX:
         raise ValueError(f"description must be at most {DESCRIPTION_MAX} characters")
     return value or None
@@ -89,7 +106,7 @@ class ChatRequest(BaseModel):
     @field_validator("message")
     @classmethod
     def _message(cls, value: str) -> str:
-        value = value.strip()
+        value = check_storable(value, "message").strip()
         if not value:
             raise ValueError("message must not be empty")
         if len(value) > MESSAGE_MAX:
