@@ -1,4 +1,9 @@
-"""The Docker engine the image builds talk to: check it answers, start `dockerd` when it does not."""
+"""The Docker engine the image builds talk to: check it answers, start `dockerd` when it does not.
+
+The dockerd we start reads a daemon config of ours (kind_node/runtime.py: DAEMON_CONFIG) that
+registers deployproof's OCI runtime, so `--privileged` node containers (kind) start on hosts whose
+capability bounding set lacks a capability. A dockerd someone else started is used as it is.
+"""
 
 from __future__ import annotations
 
@@ -33,8 +38,11 @@ def ensure_docker(timeout: float = START_TIMEOUT):  # -> docker.DockerClient
     if dockerd is None:
         raise PrerequisiteError("the docker daemon is not running and dockerd is not installed",
                                 "apt-get install docker.io (then run this again; it starts dockerd itself)")
-    say(f"docker daemon not answering; starting {dockerd} (log: {DOCKERD_LOG})")
-    process = start_background([dockerd], log_path=DOCKERD_LOG)
+    from .providers.kind_node.runtime import dockerd_command
+
+    command = dockerd_command(dockerd)
+    say(f"docker daemon not answering; starting {' '.join(command)} (log: {DOCKERD_LOG})")
+    process = start_background(command, log_path=DOCKERD_LOG)
     begun = time.monotonic()
 
     def answering_or_exited():

@@ -67,3 +67,15 @@ APT_PACKAGES = (
     "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat iproute2 kmod "
     "debootstrap postgresql chromium chromium-driver python3-venv"
 )
+
+# --- kind for real, offline (issue 11; deployproof/providers/kind_node) -------------------------
+KIND = "v0.33.0"  # built with `go install`; runs our node image, never kindest/node
+KIND_MODULE = "sigs.k8s.io/kind"
+# kind's NetworkPolicy agent (kindnetd's own module is not served; we run Debian's bridge plugin + this).
+KUBE_NETWORK_POLICIES = "v0.8.0"
+KUBE_NETWORK_POLICIES_MODULE = "sigs.k8s.io/kube-network-policies"
+# The pause image kubeadm of versions.KUBERNETES names (containerd's sandbox_image in the node).
+KIND_PAUSE_VERSION = "3.10.1"
+# Kubelet settings of the node on cgroup v1: Kubernetes >= 1.35 refuses v1 unless told otherwise;
+# the node's kubeadm patch writes failCgroupV1 from here, so a version bump is a one-line change.
+KIND_FAIL_CGROUP_V1 = False

@@ -1,0 +1,70 @@
+"""The kind binary, `go install`ed from the Go module proxy at versions.KIND and cached by version.
+
+    <cache>/bin/kind-<version>-<go version>/kind   (+ .complete with the measured build time)
+
+kind's go.mod has no replace directives, so a plain `go install module@version` works; GOBIN points
+at a `.partial` folder renamed into place once the binary exists, so a killed build is never taken
+for a finished one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from ... import versions
+from ...paths import cache_dir
+from ...progress import say, step
+from ...runner import run, run_streaming
+
+
+def go_env() -> dict[str, str]:
+    """Static binaries, no VCS stamping (module builds have none to read)."""
+    return {"CGO_ENABLED": "0", "GOFLAGS": "-buildvcs=false", "GO111MODULE": "on"}
+
+
+def go_version() -> str:
+    from ..embedded import build  # lazy: build.py is shared with the embedded provider
+
+    return build.go_version()
+
+
+def kind_dir() -> Path:
+    return cache_dir() / "bin" / f"kind-{versions.KIND}-{go_version()}"
+
+
+def kind_binary() -> Path:
+    """Where the cached kind binary is (whether or not it is built yet)."""
+    return kind_dir() / "kind"
+
+
+def is_built() -> bool:
+    return (kind_dir() / ".complete").exists()
+
+
+def ensure_kind(timings: dict[str, float] | None = None) -> Path:
+    """The cached kind binary, built first when missing."""
+    target = kind_dir()
+    if is_built():
+        say(f"kind {versions.KIND}: cached in {target}")
+        return target / "kind"
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    work = cache_dir() / "work" / f"kind-{versions.KIND}"
+    work.mkdir(parents=True, exist_ok=True)
+    begun = time.monotonic()
+    with step(f"build kind {versions.KIND} from the Go module proxy", timings):
+        run_streaming(
+            ["go", "install", "-trimpath", "-ldflags", "-s -w", f"{versions.KIND_MODULE}@{versions.KIND}"],
+            cwd=work, env={**go_env(), "GOBIN": str(staging)}, log_path=work / "build.log",
+            label="go install (kind)", fix=f"see {work}/build.log; the Go module proxy must serve {versions.KIND_MODULE}",
+        )
+    reported = run([staging / "kind", "version"], quiet=True).stdout.strip()
+    (staging / ".complete").write_text(json.dumps({"version": versions.KIND, "reported": reported,
+                                                   "build_s": round(time.monotonic() - begun, 1)}))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return target / "kind"

@@ -1,0 +1,135 @@
+"""The kind node image, assembled here (not `kind build node-image`), tagged by content.
+
+Why our own assembly: `kind build node-image` starts from kind's published base image
+(kindest/base, a registry pull) and, for the images the node runs, pulls or builds them with
+Kubernetes' own release tooling (which downloads base images); neither works with no registry.
+Here:
+
+1. node base  — our debootstrapped Debian (baseimages.ensure_debian_rootfs) + Debian's systemd,
+                runc, CNI plugins, iptables… + dockerfiles/kind-node/files (entrypoint, units,
+                containerd config) + the capability-dropping runtime wrapper;
+2. components — the images the node runs (images.py), saved as tarballs;
+3. node       — node base + containerd/crictl (embedded build) + kubeadm/kubelet/kubectl +
+                /kind/version, /kind/manifests, /kind/images/*.tar, preloaded into containerd at
+                boot by deployproof-preload.service.
+
+Every step is content-tagged (imagebuild): a warm run rebuilds nothing, a changed version or file
+rebuilds only what depends on it. The result is also tagged deployproof/kind-node:<KUBERNETES>.
+
+    python -m deployproof.providers.kind_node.nodeimage [--force]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from ... import versions
+from ...errors import DeployProofError
+from ...imagebuild import BuildContext, build
+from ...progress import configure_cli_logging, say, step
+from . import components, images, runc_wrapper
+
+REPOSITORY = "deployproof/kind-node"
+FILES = images.KIND_DOCKERFILES / "files"
+MANIFESTS = images.KIND_DOCKERFILES / "manifests"
+# Binaries of the embedded build the node needs (name → where they go in the node context).
+NODE_BINARIES = {"containerd": "bin", "containerd-shim-runc-v2": "bin", "ctr": "bin", "crictl": "bin",
+                 "kubelet": "kube", "kubectl": "kube"}
+IMAGE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd", "metrics-server")
+
+
+def _tree(root: Path, prefix: str) -> dict[str, Path]:
+    found: dict[str, Path] = {}
+    for dirpath, _dirs, names in os.walk(root):
+        for name in names:
+            path = Path(dirpath) / name
+            found[f"{prefix}/{path.relative_to(root)}"] = path
+    return found
+
+
+def rendered_manifests(folder: Path) -> dict[str, Path]:
+    """The node's manifests with our image names filled in, written into `folder`."""
+    names = {"NETWORK_POLICIES_IMAGE": images.network_policies_image(), "METRICS_SERVER_IMAGE": images.metrics_server_image()}
+    folder.mkdir(parents=True, exist_ok=True)
+    out: dict[str, Path] = {}
+    for template in sorted(MANIFESTS.glob("*.yaml")):
+        text = template.read_text()
+        for key, value in names.items():
+            text = text.replace(key, value)
+        target = folder / template.name
+        if not target.exists() or target.read_text() != text:
+            target.write_text(text)
+        out[f"kind/manifests/{template.name}"] = target
+    return out
+
+
+def embedded_binaries() -> dict[str, Path]:
+    """The embedded build's binaries the node uses, built first if missing."""
+    from ..embedded import build as embedded_build  # lazy: shared with (and refactored by) the embedded provider
+
+    wanted = (*NODE_BINARIES, *IMAGE_BINARIES)
+    missing = [c.name for c in embedded_build.COMPONENTS if any(b in c.binaries for b in wanted) and not embedded_build.is_built(c)]
+    if missing:
+        embedded_build.ensure_built(only=tuple(missing))
+    return {name: embedded_build.binary(name) for name in wanted}
+
+
+def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, float] | None = None) -> str:
+    """Build (or find) the node image; return its content tag."""
+    from ... import baseimages  # lazy: refactored elsewhere
+    from ...docker_engine import ensure_docker
+    from ...paths import cache_dir
+
+    client = client or ensure_docker()
+    binaries = {**embedded_binaries(), **components.ensure_components(timings)}
+    binaries["netpol"] = binaries.pop("kube-network-policies")
+    debian = baseimages.ensure_debian_rootfs(client)
+
+    base_context = BuildContext(
+        files=tuple(sorted({**_tree(FILES, "files"), "runc-without-missing-caps": Path(runc_wrapper.__file__)}.items())),
+        dockerfile=(images.KIND_DOCKERFILES / "node-base.Dockerfile").read_bytes(),
+    )
+    base = build(f"{REPOSITORY}-base", base_context, {"DEBIAN_BASE": debian}, client=client, force=force,
+                 label="kind node base (systemd, runc, CNI plugins)", timings=timings)
+
+    tarballs = images.build_component_images(client, binaries, debian, timings)
+    work = cache_dir() / "kind-node" / "context"
+    work.mkdir(parents=True, exist_ok=True)
+    version_file = work / "version"
+    version_file.write_text(versions.KUBERNETES + "\n")
+    files = {f"{folder}/{name}": binaries[name] for name, folder in NODE_BINARIES.items()}
+    files["kube/kubeadm"] = binaries["kubeadm"]
+    files["kind/version"] = version_file
+    files.update(rendered_manifests(work / "manifests"))
+    files.update({f"kind/images/{path.name}": path for path in tarballs.values()})
+    node_context = BuildContext(files=tuple(sorted(files.items())),
+                                dockerfile=(images.KIND_DOCKERFILES / "node.Dockerfile").read_bytes())
+    node = build(REPOSITORY, node_context, {"NODE_BASE": base.tag, "PAUSE_VERSION": versions.KIND_PAUSE_VERSION},
+                 client=client, force=force, label=f"kind node image (Kubernetes {versions.KUBERNETES})", timings=timings)
+    client.images.get(node.tag).tag(REPOSITORY, versions.KUBERNETES)
+    say(f"kind node image: {node.tag} (also {REPOSITORY}:{versions.KUBERNETES})")
+    return node.tag
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m deployproof.providers.kind_node.nodeimage",
+                                     description="Build the kind node image offline.")
+    parser.add_argument("--force", action="store_true", help="rebuild even when the content is unchanged")
+    options = parser.parse_args(argv)
+    configure_cli_logging()
+    timings: dict[str, float] = {}
+    try:
+        with step("kind node image", timings):
+            tag = ensure_node_image(force=options.force, timings=timings)
+    except DeployProofError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(tag)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
