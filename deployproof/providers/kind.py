@@ -1,31 +1,52 @@
-"""The kind provider: a kind cluster driven through pytest-kind's KindCluster.
+"""The kind provider: a one-node kind cluster from our own node image, driven through pytest-kind.
 
-pytest-kind downloads pinned kind/kubectl binaries when none is at the path it is
-given; we always hand it the binaries found on PATH, so it never downloads, and a
-missing one is reported with how to install it. NodePorts reach the host through
-kind's extraPortMappings on 127.0.0.1.
+Offline by construction: kind is our build (kind_node/kindbin.py, or one on PATH), the node image is
+ours (kind_node/nodeimage.py: every image it runs is preloaded), kubectl is the embedded build's. The
+cluster: one control-plane node, kubeadm patches that name our etcd/CoreDNS images and keep the kubelet
+on cgroup v1 hosts, NodePorts mapped to 127.0.0.1 with extraPortMappings, metrics-server applied from
+the node's manifests, images loaded with `kind load docker-image`.
+
+What we create we record (state_dir()/kind/<name>.json: the node container's id); a cluster of the
+same name without that record was made by someone else and is neither reused nor deleted.
 """
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import tempfile
+import time
 from pathlib import Path
 
 import yaml
 
 from .. import versions
-from ..errors import PrerequisiteError
+from ..errors import DeployProofError, PrerequisiteError
 from ..paths import state_dir
+from ..progress import say, step
 from ..runner import run
+from ..waits import poll_until
 from .base import ClusterInfo, Provider
 
 DEFAULT_NODE_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # the app, the cluster tests' echo service
+CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind labels each node container with its cluster's name
+KIND_NETWORK = "kind"
+READY_TIMEOUT = 300.0
+BUILD_FIX = "build it: .venv/bin/python -m deployproof.providers.kind_node (kind + node image, cached)"
 
 
-def kind_config(node_ports: tuple[int, ...]) -> dict:
-    """A one-node kind config mapping each NodePort to 127.0.0.1 on the host."""
-    return {
+def registry_mirror_patch(registry: str, endpoint: str) -> str:
+    """A containerdConfigPatches entry making the node's containerd (1.7, config v2) pull `registry` from `endpoint`."""
+    return (f'[plugins."io.containerd.grpc.v1.cri".registry.mirrors."{registry}"]\n'
+            f'  endpoint = ["{endpoint}"]\n')
+
+
+def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[str, ...] = ()) -> dict:
+    """A one-node kind config: NodePorts on 127.0.0.1, our kubeadm patches, optional containerd patches."""
+    from .kind_node.images import kubeadm_patches
+
+    config: dict = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
         "nodes": [{
@@ -34,38 +55,161 @@ def kind_config(node_ports: tuple[int, ...]) -> dict:
                 {"containerPort": port, "hostPort": port, "listenAddress": "127.0.0.1", "protocol": "TCP"} for port in node_ports
             ],
         }],
+        "kubeadmConfigPatches": kubeadm_patches(),
     }
+    if containerd_config_patches:
+        config["containerdConfigPatches"] = list(containerd_config_patches)
+    return config
 
 
 class KindProvider(Provider):
     name = "kind"
 
     def __init__(self, cluster_name: str = "deployproof", node_ports: tuple[int, ...] = DEFAULT_NODE_PORTS,
-                 node_image: str | None = None) -> None:
+                 node_image: str | None = None, containerd_config_patches: tuple[str, ...] = ()) -> None:
         self.cluster_name = cluster_name
-        self.node_ports = node_ports
-        self.node_image = node_image
-        self.kind_bin = _require("kind", "install kind: `go install sigs.k8s.io/kind@v0.29.0` (or your package manager)")
-        self.kubectl_bin = _require("kubectl", "install kubectl from your package manager, or run `deployproof cluster up --provider embedded`")
+        self.node_ports = tuple(node_ports)
+        self.node_image = node_image  # None: our node image, built (or found) by content
+        self.containerd_config_patches = tuple(containerd_config_patches)
+        self.kind_bin = find_kind()
+        self.kubectl_bin = find_kubectl()
         self._kubeconfig = state_dir() / "kind" / f"{cluster_name}.kubeconfig"
+        self._record = state_dir() / "kind" / f"{cluster_name}.json"
 
-    def _cluster(self):
+    # --- what exists -------------------------------------------------------------------------
+    def _cluster(self, image: str | None = None):
         from .kind_library import kind_cluster_class
 
-        return kind_cluster_class()(self.cluster_name, kubeconfig=self._kubeconfig, image=self.node_image,
-                           kind_path=Path(self.kind_bin), kubectl_path=Path(self.kubectl_bin))
+        return kind_cluster_class()(self.cluster_name, kubeconfig=self._kubeconfig, image=image,
+                                    kind_path=Path(self.kind_bin), kubectl_path=Path(self.kubectl_bin))
 
+    def _node_container(self) -> str:
+        return f"{self.cluster_name}-control-plane"
+
+    def exists(self) -> bool:
+        out = run([self.kind_bin, "get", "clusters"], quiet=True, fix="is dockerd running? (docker info)")
+        return self.cluster_name in out.stdout.split()
+
+    def _node_id(self) -> str | None:
+        out = run(["docker", "inspect", "--format", "{{.Id}}", self._node_container()], check=False, quiet=True)
+        return out.stdout.strip() or None
+
+    def _node_image_id(self) -> str | None:
+        out = run(["docker", "inspect", "--format", "{{.Image}}", self._node_container()], check=False, quiet=True)
+        return out.stdout.strip() or None
+
+    def created_by_us(self) -> bool:
+        try:
+            recorded = json.loads(self._record.read_text())
+        except (OSError, ValueError):
+            return False
+        return recorded.get("node_id") == self._node_id()
+
+    def healthy(self) -> bool:
+        out = run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "get", "nodes", "-o", "json"], check=False, quiet=True)
+        if out.returncode != 0:
+            return False
+        nodes = json.loads(out.stdout).get("items", [])
+        return bool(nodes) and all(_ready(node) for node in nodes)
+
+    # --- lifecycle ---------------------------------------------------------------------------
     def up(self) -> dict[str, float]:
+        timings: dict[str, float] = {}
+        _check_docker()
+        image = self._resolve_node_image(timings)
         self._kubeconfig.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as config:
-            yaml.safe_dump(kind_config(self.node_ports), config)
-        # KindCluster.create reuses a cluster of the same name when it exists.
-        self._cluster().create(config_file=config.name)
-        return {}
+        if self.exists():
+            if not self.created_by_us():
+                raise PrerequisiteError(
+                    f"a kind cluster named {self.cluster_name!r} exists that deployproof did not create",
+                    f"use another name (KindProvider(cluster_name=...)), or delete it yourself if it is yours: "
+                    f"`{self.kind_bin} delete cluster --name {self.cluster_name}` (deployproof never deletes what it did not create)")
+            image_id = _image_id(image)
+            if self._node_image_id() != image_id:
+                raise PrerequisiteError(
+                    f"kind cluster {self.cluster_name!r} runs a stale node image (not {image})",
+                    "recreate it: `deployproof cluster down` then `deployproof cluster up` (provider kind)")
+            run([self.kind_bin, "export", "kubeconfig", "--name", self.cluster_name, "--kubeconfig", self._kubeconfig], quiet=True)
+            if self.healthy():
+                say(f"✓ kind cluster {self.cluster_name!r} is up and healthy: reused")
+                return timings
+            say(f"kind cluster {self.cluster_name!r} (ours) is not healthy: recreating it")
+            self.down()
+        self._check_ports_free()
+        network_existed = _network_exists(KIND_NETWORK)
+        with tempfile.TemporaryDirectory(prefix="deployproof-kind-") as tmp:
+            config = Path(tmp) / "kind-config.yaml"
+            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches), sort_keys=False))
+            with step(f"kind create cluster {self.cluster_name} ({image})", timings):
+                # KindCluster.create reuses a cluster of the same name; we decided above that there is none.
+                self._cluster(image).create(config_file=config)
+        self._record.write_text(json.dumps({"node_id": self._node_id(), "image": image, "created": time.time(),
+                                            "network_created": not network_existed}))
+        with step("node Ready, CoreDNS available", timings):
+            poll_until(self._node_and_dns_ready, description=f"kind node {self._node_container()} Ready and CoreDNS available",
+                       timeout=READY_TIMEOUT)
+        with step("metrics-server", timings):
+            run(["docker", "exec", self._node_container(), "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
+                 "apply", "-f", "/kind/manifests/metrics-server.yaml"])
+        return timings
+
+    def _node_and_dns_ready(self) -> tuple[bool, str]:
+        if not self.healthy():
+            return False, "node not Ready"
+        out = run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "-n", "kube-system", "get", "deployment", "coredns",
+                   "-o", "jsonpath={.status.availableReplicas}"], check=False, quiet=True)
+        available = out.stdout.strip() or "0"
+        return available not in ("", "0"), f"CoreDNS available replicas: {available}"
+
+    def _resolve_node_image(self, timings: dict[str, float]) -> str:
+        if self.node_image:
+            if _image_id(self.node_image) is None:
+                raise PrerequisiteError(f"the kind node image {self.node_image} is not in the local docker", BUILD_FIX)
+            return self.node_image
+        from .kind_node.nodeimage import ensure_node_image
+
+        return ensure_node_image(timings=timings)
+
+    def _check_ports_free(self) -> None:
+        for port in self.node_ports:
+            holder = _container_publishing(port)
+            if holder:
+                container, cluster = holder
+                owner = f"kind cluster {cluster!r}" if cluster else "it"
+                raise PrerequisiteError(
+                    f"host port 127.0.0.1:{port} (a NodePort) is already published by container {container} ({owner})",
+                    f"delete that cluster (`{self.kind_bin} delete cluster --name {cluster}`) or choose other node_ports"
+                    if cluster else f"stop that container (`docker rm -f {container}`) or choose other node_ports")
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError as exc:
+                    raise PrerequisiteError(f"host port 127.0.0.1:{port} (a NodePort) is in use by another process ({exc})",
+                                            f"find it with `ss -ltnp sport = :{port}` and stop it, or choose other node_ports") from exc
 
     def down(self) -> list[str]:
-        self._cluster().delete()
-        return []
+        if not self.exists():
+            self._record.unlink(missing_ok=True)
+            return []
+        if not self.created_by_us():
+            return [f"kind cluster {self.cluster_name!r} was not created by deployproof: left as it is"]
+        problems: list[str] = []
+        network_created = json.loads(self._record.read_text()).get("network_created", False)
+        try:
+            self._cluster().delete()
+        except Exception as exc:  # noqa: BLE001 - report, then still check what is left
+            problems.append(f"kind delete cluster: {exc}")
+        leftover = run(["docker", "ps", "-aq", "--filter", f"label={CLUSTER_LABEL}={self.cluster_name}"], check=False, quiet=True).stdout.split()
+        if leftover:
+            problems.append(f"containers left after kind delete: {' '.join(leftover)}")
+        if network_created and _network_exists(KIND_NETWORK):
+            attached = run(["docker", "network", "inspect", KIND_NETWORK, "--format", "{{len .Containers}}"], check=False, quiet=True).stdout.strip()
+            if attached == "0":
+                run(["docker", "network", "rm", KIND_NETWORK], check=False, quiet=True)
+        self._record.unlink(missing_ok=True)
+        self._kubeconfig.unlink(missing_ok=True)
+        return problems
 
     def kubeconfig(self) -> Path:
         return self._kubeconfig
@@ -76,7 +220,8 @@ class KindProvider(Provider):
     def load_images(self, tags: list[str]) -> None:
         cluster = self._cluster()
         for tag in tags:
-            cluster.load_docker_image(tag)
+            with step(f"kind load docker-image {tag}"):
+                cluster.load_docker_image(tag)
 
     def node_port_url(self, node_port: int) -> str:
         if node_port not in self.node_ports:
@@ -89,11 +234,73 @@ class KindProvider(Provider):
         return [] if out.returncode == 0 else [f"kind export logs: {out.stderr.strip()[-300:]}"]
 
     def describe(self) -> ClusterInfo:
-        return ClusterInfo(self.name, self.kubeconfig(), self.context(), {"cluster": self.cluster_name})
+        return ClusterInfo(self.name, self.kubeconfig(), self.context(),
+                           {"cluster": self.cluster_name, "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
+                            "kubernetes": versions.KUBERNETES})
 
 
-def _require(binary: str, fix: str) -> str:
-    found = shutil.which(binary)
+def find_kind() -> str:
+    """Our pinned kind build when it is there, else a kind on PATH; missing: how to build it."""
+    from .kind_node import kindbin
+
+    try:
+        if kindbin.is_built():
+            return str(kindbin.kind_binary())
+    except PrerequisiteError:
+        pass  # no Go toolchain: only a kind on PATH can serve
+    found = shutil.which("kind")
     if not found:
-        raise PrerequisiteError(f"`{binary}` is not installed (needed by the kind provider)", fix)
+        raise PrerequisiteError(f"kind is not installed (needed by the kind provider; pinned {versions.KIND})", BUILD_FIX)
     return found
+
+
+def find_kubectl() -> str:
+    from .embedded import build
+
+    try:
+        built = build.binary("kubectl")
+        if built.exists():
+            return str(built)
+    except (KeyError, PrerequisiteError):
+        pass
+    found = shutil.which("kubectl")
+    if not found:
+        raise PrerequisiteError("kubectl is not installed (needed by the kind provider)",
+                                "run ./dev setup (builds kubectl from source), or install kubectl")
+    return found
+
+
+def _check_docker() -> None:
+    from ..docker_engine import ensure_docker
+    from .kind_node.runtime import check
+
+    try:
+        client = ensure_docker()
+    except DeployProofError as exc:
+        raise PrerequisiteError(f"docker is not running, and kind runs its node in a docker container ({exc.cause})", exc.fix) from exc
+    verdict = check(client.info())
+    if not verdict.ok:
+        raise PrerequisiteError(verdict.detail, verdict.fix)
+
+
+def _image_id(image: str) -> str | None:
+    out = run(["docker", "image", "inspect", "--format", "{{.Id}}", image], check=False, quiet=True)
+    return out.stdout.strip() or None
+
+
+def _network_exists(name: str) -> bool:
+    return run(["docker", "network", "inspect", name], check=False, quiet=True).returncode == 0
+
+
+def _container_publishing(port: int) -> tuple[str, str] | None:
+    """(container, its kind cluster or "") of a container publishing host `port`, if any."""
+    out = run(["docker", "ps", "-a", "--format", "{{.Names}}\t{{.Label \"" + CLUSTER_LABEL + "\"}}\t{{.Ports}}"], check=False, quiet=True)
+    for line in out.stdout.splitlines():
+        name, cluster, ports = (line.split("\t") + ["", ""])[:3]
+        if any(mapping.split("->")[0].rsplit(":", 1)[-1] == str(port) for mapping in ports.split(", ") if "->" in mapping):
+            return name, cluster
+    return None
+
+
+def _ready(node: dict) -> bool:
+    return any(c.get("type") == "Ready" and c.get("status") == "True" for c in node.get("status", {}).get("conditions", []))

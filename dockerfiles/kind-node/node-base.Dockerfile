@@ -6,12 +6,12 @@ FROM ${DEBIAN_BASE}
 
 # Packages first (the slow step, cached by the daemon while the lines below change).
 # systemd/dbus: PID 1; iptables/nftables/conntrack/ethtool/socat: kube-proxy, kubelet, port-forward;
-# runc + containernetworking-plugins: containerd's runtime and the pod network; python3-minimal: the
-# capability-dropping runtime wrapper.
+# runc + containernetworking-plugins: containerd's runtime and the pod network; python3: the
+# capability-dropping runtime wrapper (it needs json: python3-minimal lacks it).
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       systemd systemd-sysv dbus iptables nftables conntrack ethtool socat iproute2 util-linux mount kmod \
-      ca-certificates procps runc containernetworking-plugins python3-minimal \
+      ca-certificates procps runc containernetworking-plugins python3 \
  && rm -rf /var/lib/apt/lists/* /var/cache/apt/*
 
 # A container boots no consoles, device manager or hardware units.
