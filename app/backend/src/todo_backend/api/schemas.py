@@ -75,6 +75,13 @@ class TaskUpdate(BaseModel):
 
     _description = field_validator("description")(clean_description)
 
+    @field_validator("completed")
+    @classmethod
+    def _completed(cls, value: bool | None) -> bool:
+        if value is None:
+            raise ValueError("completed must be true or false, not null")
+        return value
+
     @model_validator(mode="after")
     def _something(self) -> "TaskUpdate":
         if not self.model_fields_set & {"title", "description", "completed"}:
