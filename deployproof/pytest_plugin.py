@@ -142,18 +142,14 @@ class _LiveHandler(logging.Handler):
 
 
 def _show_progress_live(config: pytest.Config) -> None:
-    logger = logging.getLogger("deployproof")
-    handler = _LiveHandler(config)
     from . import progress
 
-    formatter = getattr(progress, "ProgressFormatter", None)
-    handler.setFormatter(formatter() if formatter else logging.Formatter("%(message)s"))
-    handler.setLevel(logging.WARNING if config.get_verbosity() < 0 else logging.INFO)
-    logger.addHandler(handler)
-    if logger.level == logging.NOTSET or logger.level > logging.INFO:
-        logger.setLevel(logging.INFO)
-    logger.propagate = False  # pytest's own log capture would print every line a second time on failure
-    config.add_cleanup(lambda: logger.removeHandler(handler))
+    handler = _LiveHandler(config)
+    handler.setFormatter(progress.ProgressFormatter())
+    level = logging.WARNING if config.get_verbosity() < 0 else logging.INFO
+    # Records still propagate: pytest's log capture keeps them for a failing test's report and caplog.
+    progress.attach(handler, level=level, propagate=True)
+    config.add_cleanup(lambda: logging.getLogger(progress.LOGGER_NAME).removeHandler(handler))
 
 
 # --- collection and outcomes ------------------------------------------------------------------------

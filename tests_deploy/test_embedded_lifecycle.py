@@ -48,12 +48,12 @@ def test_down_leaves_nothing_behind_and_up_works_again(embedded: EmbeddedCluster
     assert embedded.health_problem() is None
 
 
-def test_state_of_a_crashed_run_is_detected_and_cleaned(embedded: EmbeddedCluster, figures, capsys):
+def test_state_of_a_crashed_run_is_detected_and_cleaned(embedded: EmbeddedCluster, figures, caplog):
     embedded.up()  # a running cluster to crash, whatever the tests before left
     for pid, binary in processes.recorded(embedded.layout).values():
         if processes.is_running(pid, binary):
             os.kill(pid, signal.SIGKILL)
     assert embedded.health_problem() is not None
     figures["up_after_crash_s"] = _timed(embedded.up)
-    assert "not healthy" in capsys.readouterr().err
+    assert "not healthy" in caplog.text
     assert embedded.health_problem() is None
