@@ -35,7 +35,8 @@ def _go_check() -> Check:
     version = run([go, "env", "GOVERSION"], check=False, quiet=True).stdout.strip()
     parts = version.removeprefix("go").split(".")
     minimum = tuple(int(p) for p in versions.GO_MINIMUM.split("."))
-    ok = len(parts) >= 2 and (int(parts[0]), int(parts[1])) >= minimum
+    found = tuple(int(p) for p in parts if p.isdigit())
+    ok = len(found) >= 2 and found >= minimum
     return Check(GO_CHECK, ok, version, "" if ok else f"install Go >= {versions.GO_MINIMUM}")
 
 
