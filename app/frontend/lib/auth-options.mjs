@@ -2,6 +2,14 @@
 // so both always agree on the tables (user, session, account, verification, jwks).
 // Plain ESM JavaScript on purpose: migrate.mjs runs with bare `node`, no TypeScript, no bundler.
 import { jwt } from "better-auth/plugins/jwt";
+import { limitedPasswordHashing } from "./password-hashing.mjs";
+
+// The request header that carries the rate-limit key: set by app/api/auth from the socket address (or, from
+// a trusted proxy, the forwarded-for address: lib/client-address.ts); any copy sent by a client is replaced.
+export const CLIENT_KEY_HEADER = "x-todo-client-key";
+
+// Better Auth's own defaults (100 requests per 10 s; sign-in/sign-up 3 per 10 s), made explicit and configurable.
+export const RATE_LIMIT_DEFAULTS = { window: 10, max: 100, signInMax: 5 };
 
 /**
  * @param {{
@@ -9,7 +17,8 @@ import { jwt } from "better-auth/plugins/jwt";
  *   secret?: string,
  *   baseURL?: string,
  *   trustedOrigins?: string[],
- *   rateLimit?: boolean,
+ *   rateLimit?: { window: number, max: number, signInMax: number },
+ *   hashConcurrency?: number,
  * }} cfg
  */
 export function buildAuthOptions(cfg) {
@@ -24,8 +33,11 @@ export function buildAuthOptions(cfg) {
       enabled: true,
       autoSignIn: true,
       minPasswordLength: 8,
+      maxPasswordLength: 128,
+      password: limitedPasswordHashing(cfg.hashConcurrency ?? 1),
     },
-    rateLimit: { enabled: cfg.rateLimit ?? true }, // in-memory, per process
+    rateLimit: rateLimitOptions(cfg.rateLimit ?? RATE_LIMIT_DEFAULTS),
+    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_KEY_HEADER] } },
     telemetry: { enabled: false },
     plugins: [
       jwt({
@@ -34,6 +46,27 @@ export function buildAuthOptions(cfg) {
         jwt: { expirationTime: "15m" },
       }),
     ],
+  };
+}
+
+/**
+ * Always on, in-memory per process (per pod), keyed by client address + path. The sign-in family gets its own,
+ * stricter allowance; load tests raise the allowances (bounded), they never switch limiting off.
+ */
+export function rateLimitOptions({ window, max, signInMax }) {
+  const strict = { window, max: signInMax };
+  return {
+    enabled: true,
+    window,
+    max,
+    customRules: {
+      "/sign-in/*": strict,
+      "/sign-up/*": strict,
+      "/change-password": strict,
+      "/change-email": strict,
+      "/forget-password": strict,
+      "/reset-password": strict,
+    },
   };
 }
 

@@ -19,6 +19,7 @@ function createAuth() {
       baseURL: env.baseURL,
       trustedOrigins: env.trustedOrigins,
       rateLimit: env.rateLimit,
+      hashConcurrency: env.hashConcurrency,
     }),
   );
 }

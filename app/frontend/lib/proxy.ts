@@ -1,7 +1,15 @@
 // Streams a request to the backend and the answer back. Used by app/api/[...path] and app/mcp.
 import { Agent, fetch as backendFetch } from "undici";
 import { tokenForRequest } from "./auth";
+import { clientAddress } from "./client-address";
 import { backendUrl } from "./env";
+import { jsonError } from "./json-error";
+import { readGuardedBody } from "./request-guard";
+
+export { jsonError };
+
+// While no backend answers (none Ready, restarting, unreachable): how long to tell clients to wait.
+export const BACKEND_RETRY_AFTER_S = 5;
 
 // One connection per request to the backend. With keep-alive, kube-proxy (which balances
 // connections, not requests) would pin this pod's traffic to one backend replica, so new
@@ -33,8 +41,9 @@ const FORWARD_RESPONSE_HEADERS = [
 
 const CONNECT_TIMEOUT_MS = Number(process.env.BACKEND_TIMEOUT_MS || 120_000);
 
-export function jsonError(status: number, error: string, reason: string, extra: Record<string, unknown> = {}) {
-  return Response.json({ error, reason, ...extra }, { status, headers: { "cache-control": "no-store" } });
+export function backendUnavailable(reason: string) {
+  return jsonError(503, "backend_unavailable", reason, { retry_after_seconds: BACKEND_RETRY_AFTER_S },
+    { "retry-after": String(BACKEND_RETRY_AFTER_S) });
 }
 
 function describeFetchError(err: unknown): string {
@@ -59,8 +68,8 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
     const v = req.headers.get(name);
     if (v !== null) headers.set(name, v);
   }
-  const fwdFor = req.headers.get("x-forwarded-for");
-  if (fwdFor) headers.set("x-forwarded-for", fwdFor);
+  // The client as this server vouches for it, not whatever X-Forwarded-For the caller wrote.
+  headers.set("x-forwarded-for", clientAddress(req.headers));
 
   const authz = req.headers.get("authorization");
   if (authz) {
@@ -76,7 +85,15 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
   }
 
   const method = req.method.toUpperCase();
-  const hasBody = !["GET", "HEAD"].includes(method) && req.body !== null;
+  // Bounded and checked here, before forwarding: an oversized or absurdly nested body is the caller's 413/400,
+  // never a backend connection cut mid-upload (which used to surface as a 502).
+  let body: Uint8Array | null = null;
+  if (!["GET", "HEAD"].includes(method)) {
+    const guarded = await readGuardedBody(req);
+    if ("refuse" in guarded) return guarded.refuse;
+    body = guarded.body;
+  }
+  const hasBody = body !== null;
 
   // Abort if the backend does not answer (headers) in time, or when the caller goes away.
   const ctl = new AbortController();
@@ -90,16 +107,16 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
       dispatcher: backendDispatcher,
       method,
       headers,
-      body: hasBody ? req.body : undefined,
+      body: hasBody ? body : undefined,
       redirect: "manual",
       signal: ctl.signal,
       cache: "no-store",
-      // Required by Node's fetch to stream a request body.
-      ...(hasBody ? { duplex: "half" } : {}),
     } as never)) as unknown as Response;
   } catch (err) {
     clearTimeout(timer);
-    return jsonError(502, "backend_unreachable", `backend ${base} unreachable: ${describeFetchError(err)}`);
+    if (req.signal?.aborted) return jsonError(499, "client_closed", "the caller went away");
+    // No backend answered (no Ready pod behind the Service, refused, reset, timed out): temporary, say when to retry.
+    return backendUnavailable(`backend ${base} unreachable: ${describeFetchError(err)}`);
   }
   clearTimeout(timer);
 
@@ -112,6 +129,7 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
   const loc = out.get("location");
   if (loc && loc.startsWith(base)) out.set("location", loc.slice(base.length) || "/");
   if (!out.has("cache-control")) out.set("cache-control", "no-store");
+  if (upstream.status === 503 && !out.has("retry-after")) out.set("retry-after", String(BACKEND_RETRY_AFTER_S));
   const noBody = method === "HEAD" || upstream.status === 204 || upstream.status === 304;
   return new Response(noBody ? null : upstream.body, { status: upstream.status, headers: out });
 }

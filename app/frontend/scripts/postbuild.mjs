@@ -2,7 +2,7 @@
 //   server.js + .next/server (Next's own trace), .next/static, public,
 //   migrate.mjs + lib/auth-options.mjs + every node_modules file they need (traced with Next's bundled nft).
 // The Docker image then needs only:  COPY .next/standalone /app   (WORKDIR /app; node server.js | node migrate.mjs)
-import { cpSync, existsSync, mkdirSync, copyFileSync, statSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, copyFileSync, readFileSync, renameSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
@@ -14,6 +14,15 @@ if (!existsSync(join(standalone, "server.js"))) {
   console.error("[postbuild] .next/standalone/server.js missing: is output: 'standalone' set?");
   process.exit(1);
 }
+
+// 0. our entry point in front of Next's server (socket address for rate limiting, clean 431s):
+//    server.js = scripts/server-entry.cjs, which loads Next's own server, renamed next-server.js.
+const nextServer = join(standalone, "next-server.js");
+const entry = join(root, "scripts", "server-entry.cjs");
+if (!readFileSync(join(standalone, "server.js"), "utf8").includes('require("./next-server.js")')) {
+  renameSync(join(standalone, "server.js"), nextServer);
+}
+copyFileSync(entry, join(standalone, "server.js"));
 
 // 1. static assets and public/ (Next leaves them out of standalone on purpose)
 cpSync(join(root, ".next", "static"), join(standalone, ".next", "static"), { recursive: true });

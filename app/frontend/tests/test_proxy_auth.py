@@ -1,7 +1,7 @@
 """Auth (Better Auth + JWT plugin), health routes and the backend proxy, without a browser or the real backend.
 
 The backend is a small echo server started here on a port chosen up front; before it starts that port is
-closed, which is how the 502 cases are tested.
+closed, which is how the 503 (backend unavailable) cases are tested.
 """
 
 from __future__ import annotations
@@ -156,11 +156,12 @@ def test_health_never_calls_the_backend(fe):
     assert r.json() == {"status": "ok"}
 
 
-def test_backend_health_is_502_with_reason_when_backend_is_down(fe):
+def test_backend_health_is_503_with_reason_when_backend_is_down(fe):
     r = httpx.get(f"{fe.url}/api/backend-health")
-    assert r.status_code == 502
+    assert r.status_code == 503
+    assert r.headers["retry-after"] == "5"
     body = r.json()
-    assert body["error"] == "backend_unreachable"
+    assert body["error"] == "backend_unavailable"
     assert "ECONNREFUSED" in body["reason"], body
 
 
@@ -209,22 +210,29 @@ def test_sign_in_and_sign_out(fe):
 
 # --------------------------------------------------------------------------- proxy
 
-def test_proxy_is_502_with_reason_when_backend_is_down(fe):
+def test_proxy_is_503_with_retry_after_when_backend_is_down(fe):
+    """No backend answering (no Ready pod behind the Service) is temporary: 503 + Retry-After, never a 502."""
     client, user = sign_up(fe.url, "Linus")
-    r = client.get(f"/api/{user['id']}/tasks")
-    assert r.status_code == 502
-    assert r.json()["error"] == "backend_unreachable"
-    assert "ECONNREFUSED" in r.json()["reason"]
-    assert httpx.post(f"{fe.url}/mcp", json={}).status_code == 502
+    for response in (client.get(f"/api/{user['id']}/tasks"),
+                     client.post(f"/api/{user['id']}/tasks", json={"title": "x"}),
+                     httpx.post(f"{fe.url}/mcp", json={}),
+                     httpx.get(f"{fe.url}/mcp", headers={"accept": "text/event-stream"})):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5"
+        assert response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        assert body["error"] == "backend_unavailable" and body["retry_after_seconds"] == 5
+        assert "ECONNREFUSED" in body["reason"]
 
 
 def test_proxy_forwards_to_backend(fe):
     client, user = sign_up(fe.url, "Barbara")
     uid = user["id"]
     with echo_backend(fe.backend_port):
-        # readyz: status passes through
+        # readyz: status passes through (a 503 gains a Retry-After)
         r = httpx.get(f"{fe.url}/api/backend-health")
         assert r.status_code == 503 and r.json()["path"] == "/readyz"
+        assert r.headers["retry-after"] == "5"
         assert r.headers["x-served-by"] == "echo-backend"
 
         # cookie session -> the user's JWT is attached; method, path, query, body, content-type pass

@@ -1,7 +1,12 @@
 // Better Auth: sign-up/sign-in/sign-out/get-session, plus the JWT plugin's /token and /jwks.
+// Before Better Auth sees a request: its body is bounded (413/400, lib/request-guard.ts) and it carries the
+// rate-limit key this server vouches for (lib/client-address.ts), replacing any such header the client sent.
+import { CLIENT_KEY_HEADER } from "@/lib/auth-options.mjs";
 import { getAuth } from "@/lib/auth";
+import { clientAddress } from "@/lib/client-address";
 import { ConfigError } from "@/lib/env";
-import { jsonError } from "@/lib/proxy";
+import { jsonError } from "@/lib/json-error";
+import { readGuardedBody } from "@/lib/request-guard";
 
 export const runtime = "nodejs";
 export const dynamic = "force-dynamic";
@@ -14,7 +19,16 @@ async function handle(req: Request): Promise<Response> {
     if (err instanceof ConfigError) return jsonError(500, "misconfigured", err.message);
     throw err;
   }
-  return auth.handler(req);
+  const method = req.method.toUpperCase();
+  let body: Uint8Array | null = null;
+  if (!["GET", "HEAD"].includes(method)) {
+    const guarded = await readGuardedBody(req);
+    if ("refuse" in guarded) return guarded.refuse;
+    body = guarded.body;
+  }
+  const headers = new Headers(req.headers);
+  headers.set(CLIENT_KEY_HEADER, clientAddress(req.headers));
+  return auth.handler(new Request(req.url, { method, headers, body: body as BodyInit | null, signal: req.signal }));
 }
 
 export const GET = handle;
