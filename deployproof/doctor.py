@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import versions
+from .providers.embedded.configs import kubelet_refuses_cgroup_v1
+from .providers.embedded.host import cgroup_v1_host
 from .providers.embedded.steps import PORTS_BY_NUMBER, ports_in_use
 from .runner import run
 
@@ -40,13 +42,17 @@ def _go_check() -> Check:
     return Check(GO_CHECK, ok, version, "" if ok else f"install Go >= {versions.GO_MINIMUM}")
 
 
-def _cgroups() -> Check:
+def _cgroups(kubernetes_version: str = versions.KUBERNETES) -> Check:
     root = Path("/sys/fs/cgroup")
-    if (root / "cgroup.controllers").exists():
+    if not cgroup_v1_host():
         return Check("cgroups", True, "cgroup v2 (unified)")
     needed = ("cpu", "cpuacct", "cpuset", "memory", "pids")
     missing = [c for c in needed if not (root / c).is_dir()]
-    return Check("cgroups", not missing, "cgroup v1: " + ("all needed hierarchies mounted" if not missing else f"missing {missing}"),
+    detail = "cgroup v1: " + ("all needed hierarchies mounted" if not missing else f"missing {missing}")
+    if kubelet_refuses_cgroup_v1(kubernetes_version):
+        detail += (f"; WARNING: Kubernetes {kubernetes_version} refuses cgroup v1 by default, so the embedded kubelet "
+                   "runs with failCgroupV1: false (v1 is deprecated upstream: move this host to cgroup v2)")
+    return Check("cgroups", not missing, detail,
                  "" if not missing else f"mount the missing hierarchies, e.g. mount -t cgroup -o {missing[0]} {missing[0]} /sys/fs/cgroup/{missing[0]}")
 
 
@@ -110,7 +116,7 @@ def checks() -> list[Check]:
 def _our_cluster_is_healthy() -> bool:
     from .providers.embedded.cluster import EmbeddedCluster
 
-    cluster = EmbeddedCluster()
+    cluster = EmbeddedCluster(kubernetes_version=None)  # whichever release runs
     try:
         return cluster.layout.root.exists() and cluster.health_problem() is None
     except Exception:  # noqa: BLE001 - no binaries or no state: not ours

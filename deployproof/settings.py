@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from . import versions
 from .errors import UsageError
 
 PROVIDERS = ("auto", "embedded", "minikube", "kind", "existing")
@@ -121,6 +122,9 @@ FIELDS: tuple[Field, ...] = (
     Field("criteria", "--criteria", "DEPLOYPROOF_CRITERIA", ALL_CRITERIA,
           "the gate's scope: all, or criteria such as SC-1,SC-2 (a narrower scope for a quick local run)",
           parse=_criteria),
+    Field("kubernetes_version", "--kubernetes-version", "DEPLOYPROOF_KUBERNETES_VERSION", versions.KUBERNETES,
+          "Kubernetes release of the embedded cluster and the kind/minikube nodes: "
+          f"{', '.join(versions.SUPPORTED_KUBERNETES)}, or a minor such as 1.36", parse=versions.supported_kubernetes),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -142,6 +146,7 @@ class Settings:
     report_dir: Path = Path("reports")
     deploy_timeout: int = 600
     criteria: tuple[str, ...] = field(default_factory=_criteria_ids)
+    kubernetes_version: str = versions.KUBERNETES  # one of versions.SUPPORTED_KUBERNETES
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -5,16 +5,36 @@ suite builds, reads its version from here, so a bump is a one-line change
 and the build cache (keyed by these values) is invalidated by it.
 """
 
-KUBERNETES = "v1.34.4"  # runs on cgroup v1 by default (>=1.35 would need failCgroupV1: false)
-CONTAINERD = "v1.7.35"  # Debian's 1.6.20 is below what k8s >= 1.32 wants
-ETCD = "v3.5.35"
-COREDNS = "v1.14.7"
-METRICS_SERVER = "v0.8.0"
-HELM = "v3.19.5"
-CRICTL = "v1.34.0"
+# Kubernetes minors the suite supports: upstream's three newest (it supports no others), newest first.
+# `--kubernetes-version` (settings.kubernetes_version) picks one; each is built and cached on demand.
+SUPPORTED_KUBERNETES = ("v1.37.2", "v1.36.3", "v1.35.4")
+KUBERNETES = SUPPORTED_KUBERNETES[0]  # the default
 
-# The oldest Go toolchain that builds every component above (Kubernetes 1.34 needs 1.24).
-GO_MINIMUM = "1.24"
+
+def supported_kubernetes(text: str) -> str:
+    """The pinned release `text` names: a supported version ("v1.36.3") or its minor ("1.36", "v1.36")."""
+    wanted = text.strip()
+    wanted = wanted if wanted.startswith("v") else "v" + wanted
+    for release in SUPPORTED_KUBERNETES:
+        if wanted == release or wanted == release.rsplit(".", 1)[0]:
+            return release
+    minors = ", ".join(r.rsplit(".", 1)[0].lstrip("v") for r in SUPPORTED_KUBERNETES)
+    raise ValueError(f"Kubernetes {text!r} is not supported: choose one of {', '.join(SUPPORTED_KUBERNETES)} "
+                     f"(or a minor: {minors}); upstream supports only its three newest minors")
+
+
+# Kubernetes >= 1.35 refuses cgroup v1 unless the kubelet config sets failCgroupV1: false.
+KUBERNETES_FAIL_CGROUP_V1_FROM = (1, 35)
+CONTAINERD = "v2.4.2"  # 2.x: config version 3; 1.7's long-term support has ended
+ETCD = "v3.7.3"  # kubeadm of 1.35-1.37 names etcd 3.7.0; their etcd clients are 3.6.5-3.7.0
+COREDNS = "v1.15.0"
+METRICS_SERVER = "v0.9.0"
+HELM = "v3.22.0"  # latest 3.x (Helm 4 installs by server-side apply and waits by kstatus: not adopted unproven)
+CRICTL = "v1.37.0"
+
+# The oldest Go toolchain that builds every component above: containerd v2.4.2 and cri-tools v1.37.0
+# say go 1.26.6 in their go.mod (Kubernetes 1.36/1.37, etcd 3.7, CoreDNS 1.15 and Helm 3.22 say 1.26.0).
+GO_MINIMUM = "1.26.6"
 
 # NodePorts the suite exposes on the host (the charts' values and the kind port mappings follow these).
 FRONTEND_NODE_PORT = 30080  # the app
@@ -22,7 +42,7 @@ ECHO_NODE_PORT = 30081  # the cluster tests' echo service
 
 # Go modules of the upstream projects (fetched through the Go module proxy).
 KUBERNETES_MODULE = "k8s.io/kubernetes"
-CONTAINERD_MODULE = "github.com/containerd/containerd"
+CONTAINERD_MODULE = "github.com/containerd/containerd/v2"
 ETCD_SERVER_MODULE = "go.etcd.io/etcd/server/v3"
 COREDNS_MODULE = "github.com/coredns/coredns"
 METRICS_SERVER_MODULE = "sigs.k8s.io/metrics-server"

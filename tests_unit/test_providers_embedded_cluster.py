@@ -5,6 +5,10 @@ from __future__ import annotations
 import inspect
 import json
 
+import pytest
+
+from deployproof import versions
+from deployproof.errors import UsageError
 from deployproof.providers.embedded import cluster as cluster_module
 from deployproof.providers.embedded import steps
 from deployproof.providers.embedded.cluster import EmbeddedCluster
@@ -39,3 +43,44 @@ def test_up_runs_the_steps_in_order_with_the_clusters_context_and_records_their_
     assert all(ctx.layout == embedded.layout and ctx.net == embedded.net and ctx.timings is timings for _, ctx in seen)
     assert {"first", "second", "inside first", "inside second"} <= set(timings)
     assert json.loads(embedded.layout.cluster_info.read_text())["timings"] == timings
+
+
+def _healthy(monkeypatch):
+    monkeypatch.setattr(EmbeddedCluster, "health_problem", lambda self: None)
+
+
+def test_a_cluster_records_its_release_before_the_first_step(monkeypatch, tmp_path):
+    recorded = []
+    monkeypatch.setattr(cluster_module, "check_root", lambda: None)
+    embedded = EmbeddedCluster(layout=Layout(tmp_path / "state"), kubernetes_version="v1.36.3")
+    monkeypatch.setattr(cluster_module, "BRING_UP", [("look", lambda ctx: recorded.append((embedded.running_version(), ctx.kubernetes_version)))])
+    embedded.up()
+    assert recorded == [("v1.36.3", "v1.36.3")] and embedded.running_version() == "v1.36.3"
+
+
+def test_a_healthy_cluster_of_another_release_is_not_reused(monkeypatch, tmp_path):
+    _healthy(monkeypatch)
+    layout = Layout(tmp_path / "state")
+    layout.root.mkdir(parents=True)
+    layout.cluster_info.write_text(json.dumps({"kubernetes": "v1.36.3"}))
+    assert EmbeddedCluster(layout=layout, kubernetes_version="v1.36.3").reuse_problem("v1.36.3") is None
+    problem = EmbeddedCluster(layout=layout, kubernetes_version="v1.37.2").reuse_problem("v1.37.2")
+    assert problem and "v1.36.3" in problem and "v1.37.2" in problem
+    # No version asked for: whichever supported release runs.
+    assert EmbeddedCluster(layout=layout, kubernetes_version=None).wanted_version == "v1.36.3"
+    assert EmbeddedCluster(layout=Layout(tmp_path / "none"), kubernetes_version=None).wanted_version == versions.KUBERNETES
+
+
+def test_tear_down_uses_the_binaries_of_the_release_that_runs(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setattr(cluster_module.teardown, "tear_down", lambda ctx: seen.append(ctx.kubernetes_version) or [])
+    layout = Layout(tmp_path / "state")
+    layout.root.mkdir(parents=True)
+    layout.cluster_info.write_text(json.dumps({"kubernetes": "v1.35.4"}))
+    EmbeddedCluster(layout=layout, kubernetes_version="v1.37.2").down()
+    assert seen == ["v1.35.4"]
+
+
+def test_an_unsupported_release_is_refused_before_anything_starts(tmp_path):
+    with pytest.raises(UsageError, match="v1.37.2, v1.36.3, v1.35.4"):
+        EmbeddedCluster(layout=Layout(tmp_path), kubernetes_version="v1.34.4")

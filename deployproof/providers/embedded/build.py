@@ -2,6 +2,8 @@
 
 Each component lands in its own cache folder named by its pinned version (and the Go
 version), so a warm run finds it and skips the build; a bump in versions.py rebuilds.
+Kubernetes is built for the version asked for (one of versions.SUPPORTED_KUBERNETES,
+versions.KUBERNETES by default): each supported minor gets its own folder, on demand.
 Kubernetes cannot be `go install`ed (its go.mod replaces the staging modules with
 local paths), so it is built inside a generated wrapper module that maps each
 staging module to its published tag. etcd's main module has relative replaces too,
@@ -10,22 +12,26 @@ so it gets a wrapper with a two-line main that calls etcdmain.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import re
 import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 from ... import versions
-from ...errors import PrerequisiteError
+from ...errors import PrerequisiteError, UsageError
 from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
 
 GO_FIX = f"install Go >= {versions.GO_MINIMUM} and put it on PATH (Debian 12's golang-go is too old)"
-# The `go` line of a generated wrapper module when upstream's go.mod names none.
-GO_DIRECTIVE = f"{versions.GO_MINIMUM}.0"
+# The `go` line of a generated wrapper module when upstream's go.mod names none (`go mod tidy`
+# raises it to what the dependencies say).
+GO_DIRECTIVE = versions.GO_MINIMUM if versions.GO_MINIMUM.count(".") == 2 else f"{versions.GO_MINIMUM}.0"
 
 
 @dataclass(frozen=True)
@@ -36,15 +42,20 @@ class Component:
     variant: str = ""  # names a build recipe other than upstream's default (part of the cache key)
 
 
-COMPONENTS = (
-    Component("kubernetes", versions.KUBERNETES, versions.KUBERNETES_COMMANDS),
-    Component("containerd", versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
-    Component("etcd", versions.ETCD, ("etcd",)),
-    Component("coredns", versions.COREDNS, ("coredns",), variant="cluster-dns-plugins"),
-    Component("metrics-server", versions.METRICS_SERVER, ("metrics-server",)),
-    Component("helm", versions.HELM, ("helm",)),
-    Component("crictl", versions.CRICTL, ("crictl",)),
-)
+def components(kubernetes_version: str = versions.KUBERNETES) -> tuple[Component, ...]:
+    """Everything the embedded cluster builds, with Kubernetes at `kubernetes_version`."""
+    return (
+        Component("kubernetes", kubernetes_version, versions.KUBERNETES_COMMANDS),
+        Component("containerd", versions.CONTAINERD, ("containerd", "containerd-shim-runc-v2", "ctr")),
+        Component("etcd", versions.ETCD, ("etcd",)),
+        Component("coredns", versions.COREDNS, ("coredns",), variant="cluster-dns-plugins"),
+        Component("metrics-server", versions.METRICS_SERVER, ("metrics-server",)),
+        Component("helm", versions.HELM, ("helm",)),
+        Component("crictl", versions.CRICTL, ("crictl",)),
+    )
+
+
+COMPONENTS = components()  # with the default Kubernetes (versions.KUBERNETES)
 
 
 def go_version() -> str:
@@ -60,11 +71,19 @@ def component_dir(component: Component) -> Path:
     return cache_dir() / "bin" / f"{component.name}-{component.version}{variant}-{go_version()}"
 
 
-def binary(name: str) -> Path:
+def component(name: str, kubernetes_version: str = versions.KUBERNETES) -> Component:
+    """The component called `name` ("kubernetes", "containerd", …)."""
+    for candidate in components(kubernetes_version):
+        if candidate.name == name:
+            return candidate
+    raise KeyError(name)
+
+
+def binary(name: str, kubernetes_version: str = versions.KUBERNETES) -> Path:
     """Path of a built binary by name (builds nothing; see ensure_built)."""
-    for component in COMPONENTS:
-        if name in component.binaries:
-            return component_dir(component) / name
+    for candidate in components(kubernetes_version):
+        if name in candidate.binaries:
+            return component_dir(candidate) / name
     raise KeyError(name)
 
 
@@ -80,18 +99,43 @@ def is_built(component: Component) -> bool:
     return (component_dir(component) / ".complete").exists()
 
 
-def ensure_built(only: tuple[str, ...] = ()) -> dict[str, float]:
-    """Build every missing component (or those named in `only`); return seconds per build."""
+def ensure_built(only: tuple[str, ...] = (), kubernetes_version: str = versions.KUBERNETES) -> dict[str, float]:
+    """Build every missing component (or those named in `only`), Kubernetes at `kubernetes_version`;
+    return seconds per build."""
+    if kubernetes_version not in versions.SUPPORTED_KUBERNETES:
+        raise UsageError(f"Kubernetes {kubernetes_version} is not supported",
+                         f"choose one of {', '.join(versions.SUPPORTED_KUBERNETES)}")
     timings: dict[str, float] = {}
-    for component in COMPONENTS:
-        if only and component.name not in only:
+    for candidate in components(kubernetes_version):
+        if only and candidate.name not in only:
             continue
-        if is_built(component):
-            say(f"{component.name} {component.version}: cached in {component_dir(component)}")
+        if is_built(candidate):
+            say(f"{candidate.name} {candidate.version}: cached in {component_dir(candidate)}")
             continue
-        with step(f"build {component.name} {component.version} from source", timings):
-            _build(component)
+        with _build_lock(candidate):
+            if is_built(candidate):  # another process (the kind node image, a second CLI) built it meanwhile
+                say(f"{candidate.name} {candidate.version}: built meanwhile by another process")
+                continue
+            with step(f"build {candidate.name} {candidate.version} from source", timings):
+                _build(candidate)
     return timings
+
+
+@contextlib.contextmanager
+def _build_lock(component: Component) -> Iterator[None]:
+    """One build of a component at a time on this machine: two would share its work and staging folders."""
+    path = component_dir(component).with_name(f".{component_dir(component).name}.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say(f"{component.name} {component.version}: another process is building it; waiting for it")
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _build(component: Component) -> None:
@@ -200,7 +244,7 @@ def _build_etcd(component: Component, work: Path, out: Path) -> None:
 def _build_containerd(component: Component, work: Path, out: Path) -> None:
     mod = versions.CONTAINERD_MODULE
     ldflags = f"-s -w -X {mod}/version.Version={component.version} -X {mod}/version.Revision=deployproof"
-    # no_btrfs: avoids cgo headers, so the build is static.
+    # no_btrfs: avoids cgo headers, so the build is static. containerd 2's commands live in {mod}/cmd/.
     _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/{n}" for n in component.binaries],
                    ldflags=ldflags, tags="no_btrfs")
 
@@ -224,7 +268,8 @@ def _build_coredns(component: Component, work: Path, out: Path) -> None:
 def _build_metrics_server(component: Component, work: Path, out: Path) -> None:
     mod = versions.METRICS_SERVER_MODULE
     _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd/metrics-server"],
-                   ldflags=f"-s -w -X sigs.k8s.io/metrics-server/pkg/version.gitVersion={component.version}")
+                   # Its Makefile stamps the version into client-go's version package.
+                   ldflags=f"-s -w -X k8s.io/client-go/pkg/version.gitVersion={component.version}")
 
 
 def _build_helm(component: Component, work: Path, out: Path) -> None:

@@ -47,32 +47,38 @@ def write_kubeconfigs(layout: Layout) -> None:
 
 
 def containerd_config(layout: Layout, bin_dir: Path) -> str:
-    # Version 2 config of containerd 1.7; only what differs from the defaults.
-    return f"""version = 2
+    # Version 3 config of containerd 2.x; only what differs from the defaults. 2.x split the CRI
+    # plugin in two: images (snapshotter, the pinned sandbox image) and runtime (runtimes, CNI).
+    return f"""version = 3
 root = "{layout.containerd_root}"
 state = "{layout.containerd_state}"
 
 [grpc]
   address = "{layout.containerd_socket}"
 
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "docker.io/{versions.PAUSE_IMAGE}"
-  enable_unprivileged_ports = true
-  enable_unprivileged_icmp = true
-  # Without CAP_SYS_RESOURCE (containers and some VMs) no process may lower its OOM score:
-  # keep every container's oom_score_adj at or above containerd's own instead of failing.
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".containerd]
+[plugins]
+  [plugins.'io.containerd.cri.v1.images']
     snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "/usr/sbin/runc"
-        SystemdCgroup = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "{layout.cni_conf_dir}"
+    # Pinned: never garbage-collected, and never pulled (no registry is reachable).
+    [plugins.'io.containerd.cri.v1.images'.pinned_images]
+      sandbox = "docker.io/{versions.PAUSE_IMAGE}"
+
+  [plugins.'io.containerd.cri.v1.runtime']
+    enable_unprivileged_ports = true
+    enable_unprivileged_icmp = true
+    # Without CAP_SYS_RESOURCE (containers and some VMs) no process may lower its OOM score:
+    # keep every container's oom_score_adj at or above containerd's own instead of failing.
+    restrict_oom_score_adj = true
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = "runc"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+        runtime_type = "io.containerd.runc.v2"
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+          BinaryName = "/usr/sbin/runc"
+          SystemdCgroup = false
+    [plugins.'io.containerd.cri.v1.runtime'.cni]
+      bin_dirs = ["/usr/lib/cni"]
+      conf_dir = "{layout.cni_conf_dir}"
 """
 
 
@@ -99,7 +105,19 @@ def cni_conflist(layout: Layout, net: Network) -> str:
     }, indent=2)
 
 
-def kubelet_config(layout: Layout, net: Network) -> str:
+def minor(kubernetes_version: str) -> tuple[int, int]:
+    """(1, 37) for "v1.37.2"."""
+    major, minor_, *_ = kubernetes_version.lstrip("v").split(".")
+    return int(major), int(minor_)
+
+
+def kubelet_refuses_cgroup_v1(kubernetes_version: str) -> bool:
+    """Kubernetes >= 1.35's kubelet refuses to start on cgroup v1 unless failCgroupV1 is false."""
+    return minor(kubernetes_version) >= versions.KUBERNETES_FAIL_CGROUP_V1_FROM
+
+
+def kubelet_config(layout: Layout, net: Network, kubernetes_version: str = versions.KUBERNETES,
+                   cgroup_v1: bool = False) -> str:
     config = {
         "apiVersion": "kubelet.config.k8s.io/v1beta1",
         "kind": "KubeletConfiguration",
@@ -135,6 +153,9 @@ def kubelet_config(layout: Layout, net: Network) -> str:
         "rotateCertificates": False,
         "serverTLSBootstrap": False,
     }
+    if cgroup_v1 and kubelet_refuses_cgroup_v1(kubernetes_version):
+        # cgroup v1 is in maintenance upstream; this host has no unified hierarchy (the caller warns).
+        config["failCgroupV1"] = False
     return yaml.safe_dump(config)
 
 
@@ -156,12 +177,13 @@ def kube_proxy_config(layout: Layout, net: Network) -> str:
     return yaml.safe_dump(config)
 
 
-def write_node_configs(layout: Layout, net: Network, bin_dir: Path) -> None:
+def write_node_configs(layout: Layout, net: Network, bin_dir: Path, kubernetes_version: str = versions.KUBERNETES,
+                       cgroup_v1: bool = False) -> None:
     layout.config.mkdir(parents=True, exist_ok=True)
     layout.cni_conf_dir.mkdir(parents=True, exist_ok=True)
     (layout.config / "containerd.toml").write_text(containerd_config(layout, bin_dir))
     (layout.cni_conf_dir / "10-deployproof.conflist").write_text(cni_conflist(layout, net))
-    (layout.config / "kubelet.yaml").write_text(kubelet_config(layout, net))
+    (layout.config / "kubelet.yaml").write_text(kubelet_config(layout, net, kubernetes_version, cgroup_v1))
     (layout.config / "kube-proxy.yaml").write_text(kube_proxy_config(layout, net))
     (layout.config / "resolv.conf").write_text(f"# pods of the embedded cluster resolve through cluster DNS only\nsearch {net.cluster_domain}\n")
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from ... import versions
 from ...errors import DeployProofError
 from ...runner import run
 from ...waits import poll_until
@@ -35,10 +36,11 @@ class StepContext:
     layout: Layout
     net: Network
     timings: dict[str, float] = field(default_factory=dict)  # seconds per step, shared with the cluster
+    kubernetes_version: str = versions.KUBERNETES  # the release this cluster runs (its binaries, its kubelet config)
 
     def bin(self, name: str) -> str:
-        """Path of one of the cluster's built binaries (kubectl, etcd, containerd, …)."""
-        return str(build.binary(name))
+        """Path of one of the cluster's built binaries (kubectl, etcd, containerd, …), Kubernetes at our version."""
+        return str(build.binary(name, self.kubernetes_version))
 
     def start(self, component: str, argv: list[str], env: dict[str, str] | None = None) -> None:
         """Start a component as a child process with its own log, recording its PID."""

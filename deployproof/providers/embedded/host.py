@@ -27,6 +27,11 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 OPTIONAL_CGROUPS = ("hugetlb",)
 
 
+def cgroup_v1_host() -> bool:
+    """Whether /sys/fs/cgroup is cgroup v1 (or hybrid): a unified (v2) mount has cgroup.controllers at its root."""
+    return CGROUP_ROOT.exists() and not (CGROUP_ROOT / "cgroup.controllers").exists()
+
+
 def _sysctl_path(name: str) -> Path:
     return Path("/proc/sys") / name.replace(".", "/")
 

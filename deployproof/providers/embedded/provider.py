@@ -14,8 +14,10 @@ from .cluster import EmbeddedCluster
 class EmbeddedProvider(Provider):
     name = "embedded"
 
-    def __init__(self, cluster: EmbeddedCluster | None = None) -> None:
-        self.cluster = cluster or EmbeddedCluster()
+    def __init__(self, cluster: EmbeddedCluster | None = None, kubernetes_version: str | None = None) -> None:
+        """`kubernetes_version`: one of versions.SUPPORTED_KUBERNETES (settings.kubernetes_version); None reuses
+        whichever supported release runs healthy, else brings up versions.KUBERNETES."""
+        self.cluster = cluster or EmbeddedCluster(kubernetes_version=kubernetes_version)
 
     def up(self) -> dict[str, float]:
         return self.cluster.up()
@@ -56,7 +58,7 @@ class EmbeddedProvider(Provider):
             provider=self.name,
             kubeconfig=self.kubeconfig(),
             context=self.context(),
-            details={"kubernetes": versions.KUBERNETES, "containerd": versions.CONTAINERD, "etcd": versions.ETCD,
+            details={"kubernetes": self.cluster.wanted_version, "containerd": versions.CONTAINERD, "etcd": versions.ETCD,
                      "state_dir": str(self.cluster.layout.root)},
         )
 

@@ -7,6 +7,7 @@ and the volumes. cluster.py runs the list; tear-down (teardown.py) has its own l
 
 from __future__ import annotations
 
+import logging
 import os
 import string
 import urllib.request
@@ -15,6 +16,7 @@ from typing import Callable
 
 from ... import versions
 from ...errors import PrerequisiteError
+from ...progress import say
 from ...runner import run
 from ...waits import poll_until
 from . import build, configs, host, storage, system_images
@@ -59,7 +61,7 @@ def ports_in_use() -> list[int]:
 
 
 def build_components(ctx: StepContext) -> None:
-    timings = build.ensure_built()
+    timings = build.ensure_built(kubernetes_version=ctx.kubernetes_version)
     ctx.timings.update({f"build {k}": v for k, v in timings.items()})
 
 
@@ -76,8 +78,17 @@ def generate_certificates(ctx: StepContext) -> None:
 
 
 def write_configs(ctx: StepContext) -> None:
+    cgroup_v1 = host.cgroup_v1_host()
+    if cgroup_v1 and configs.kubelet_refuses_cgroup_v1(ctx.kubernetes_version):
+        say(CGROUP_V1_WARNING.format(version=ctx.kubernetes_version), logging.WARNING)
     configs.write_kubeconfigs(ctx.layout)
-    configs.write_node_configs(ctx.layout, ctx.net, build.component_dir(build.COMPONENTS[1]))
+    configs.write_node_configs(ctx.layout, ctx.net, Path(ctx.bin("containerd")).parent, ctx.kubernetes_version, cgroup_v1)
+
+
+CGROUP_V1_WARNING = (
+    "this host runs cgroup v1; Kubernetes {version} refuses it by default, so the kubelet runs with "
+    "failCgroupV1: false (cgroup v1 is in maintenance upstream and will be removed: move hosts to cgroup v2)"
+)
 
 
 def start_etcd(ctx: StepContext) -> None:

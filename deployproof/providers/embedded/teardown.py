@@ -48,7 +48,7 @@ def _stop_control_loops(ctx: StepContext, problems: list[str]) -> None:
 def _remove_pods(ctx: StepContext, problems: list[str]) -> None:
     if not processes.running(ctx.layout).get("containerd"):
         return
-    crictl = [str(build.binary("crictl")), "--runtime-endpoint", f"unix://{ctx.layout.containerd_socket}", "--timeout", "60s"]
+    crictl = [ctx.bin("crictl"), "--runtime-endpoint", f"unix://{ctx.layout.containerd_socket}", "--timeout", "60s"]
     # rmp -fa stops each sandbox (CNI DEL: veth, address and netns released) and removes it.
     out = run([*crictl, "rmp", "-fa"], check=False, quiet=True)
     if out.returncode != 0:
@@ -57,8 +57,9 @@ def _remove_pods(ctx: StepContext, problems: list[str]) -> None:
 
 def _stop_proxy_and_runtime(ctx: StepContext, problems: list[str]) -> None:
     processes.stop(ctx.layout, "kube-proxy")
-    if build.is_built(build.COMPONENTS[0]):
-        run([str(build.binary("kube-proxy")), "--cleanup"], check=False, quiet=True)
+    kube_proxy = Path(ctx.bin("kube-proxy"))  # of the release that ran (StepContext.kubernetes_version)
+    if kube_proxy.exists():
+        run([str(kube_proxy), "--cleanup"], check=False, quiet=True)
     processes.stop(ctx.layout, "containerd")
     socket = str(ctx.layout.containerd_socket)
     # Shims outlive containerd by design; ours name our socket in their command line.
