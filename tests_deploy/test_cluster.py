@@ -87,10 +87,14 @@ def test_apiserver_readyz(k8s):
     assert response.status == 200 and response.data.decode().strip() == "ok", response.data
 
 
-def test_version_is_the_pinned_release(k8s, cluster):
+def test_version_is_the_pinned_release(k8s, cluster, settings):
+    """/version and every node's kubelet run the release chosen by --kubernetes-version (default: the newest pinned)."""
     version = k8s.version.get_code().git_version
-    if cluster.name in ("embedded", "minikube"):
-        assert version == versions.KUBERNETES, f"/version says {version}, pinned {versions.KUBERNETES}"
+    assert settings.kubernetes_version in versions.SUPPORTED_KUBERNETES
+    if cluster.name in ("embedded", "minikube", "kind"):
+        assert version == settings.kubernetes_version, f"/version says {version}, selected {settings.kubernetes_version}"
+        kubelets = {n.metadata.name: n.status.node_info.kubelet_version for n in k8s.core.list_node().items}
+        assert set(kubelets.values()) == {settings.kubernetes_version}, kubelets
     else:
         assert version.startswith("v1."), version
 
