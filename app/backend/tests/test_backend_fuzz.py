@@ -12,11 +12,18 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.configuration import set_hypothesis_home_dir
 from schemathesis import GenerationMode
 
 from backend_testkit.tokens import hs256_token
 
 FUZZ_EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "400"))
+
+
+@pytest.fixture(autouse=True)
+def hypothesis_home(tmp_path_factory):
+    """Hypothesis's caches go to a temp folder, not `.hypothesis/` in whatever directory pytest ran from."""
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
 
 
 @pytest.fixture

@@ -205,3 +205,13 @@ def test_get_mcp_streams_are_capped_per_user(stream_server, user, other_user):
     time.sleep(1.5)  # the idle limit has ended every stream: the user may open one again
     held = [open_stream(user)]
     held[0].close()
+
+
+@pytest.mark.parametrize("path", ["/mcp", "/api/{user}/tasks", "/api/{user}/chat"])
+@pytest.mark.parametrize("body", [b'{"title": "\xff\xfe", "message": "\xc3"}', b'\xef\xbb\xbf{"title": 1e999999}', b"\x00" * 64],
+                         ids=["invalid-utf8", "bom-and-huge-number", "nul-bytes"])
+def test_malformed_bytes_are_a_json_4xx(hs_server, user, path, body):
+    response = post_raw(hs_server.url, user, path.format(user=user), body, MCP_HEADERS)
+    assert response.status_code < 500, f"{response.status_code}: {response.text[:300]}"
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers.get("x-request-id") and response.headers.get("x-served-by")

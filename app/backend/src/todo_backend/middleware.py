@@ -96,12 +96,22 @@ def json_depth_exceeds(body: bytes, limit: int) -> bool:
     return False
 
 
+def _json_body_problem(body: bytes, max_depth: int) -> str | None:
+    try:
+        body.decode("utf-8")  # JSON on the wire is UTF-8 (RFC 8259); some parsers fail on anything else with a 500
+    except UnicodeDecodeError as exc:
+        return f"Request body is not valid UTF-8 (byte {exc.start})"
+    if json_depth_exceeds(body, max_depth):
+        return f"JSON nested too deeply: the limit is {max_depth} levels"
+    return None
+
+
 class RequestGuardMiddleware:
     """Bound what a request may carry before anything parses it.
 
     - header block over `max_header_bytes` → 431;
     - body over `max_body_bytes` → 413 (at once when Content-Length says so, else as soon as the stream passes it);
-    - a JSON body nested deeper than `max_json_depth` → 400.
+    - a JSON body that is not UTF-8, or nested deeper than `max_json_depth` → 400.
     The body (at most `max_body_bytes`) is read here and replayed to the application.
     """
 
@@ -146,9 +156,11 @@ class RequestGuardMiddleware:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
-        if body and _JSON_CONTENT_TYPE.match(headers.get(b"content-type", b"")) and json_depth_exceeds(body, self.max_json_depth):
-            await send_json(send, 400, {"detail": f"JSON nested too deeply: the limit is {self.max_json_depth} levels"})
-            return
+        if body and _JSON_CONTENT_TYPE.match(headers.get(b"content-type", b"")):
+            problem = _json_body_problem(body, self.max_json_depth)
+            if problem:
+                await send_json(send, 400, {"detail": problem})
+                return
 
         replayed = False
 
