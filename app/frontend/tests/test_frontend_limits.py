@@ -7,6 +7,7 @@ did forward would come back as 503."""
 from __future__ import annotations
 
 import socket
+import subprocess
 import threading
 import time
 import uuid
@@ -184,3 +185,24 @@ def test_fifty_simultaneous_sign_ups_all_succeed_within_the_memory_limit(app_dir
         print(f"\n50 sign-ups: {statuses.count(200)} ok in {elapsed:.1f}s; peak RSS {before / MiB:.0f} -> {peak / MiB:.0f} MiB")
         assert statuses == [200] * 50, statuses
         assert peak < 512 * MiB, f"peak RSS {peak / MiB:.0f} MiB"
+
+
+@pytest.mark.parametrize("cgroup_file, expected", [
+    ("536870912", "5 cgroup memory limit 512 MiB"),      # the chart's 512Mi limit
+    ("268435456", "1 cgroup memory limit 256 MiB"),      # tiny pod: still one at a time, never zero
+    ("2147483648", "16 cgroup memory limit 2048 MiB"),   # capped
+    ("max", "4 default (no cgroup memory limit)"),        # cgroup v2 without a limit
+    ("9223372036854771712", "4 default (no cgroup memory limit)"),  # cgroup v1's "unlimited"
+])
+def test_hash_concurrency_default_comes_from_the_cgroup_memory_limit(app_dir, tmp_path, cgroup_file, expected):
+    limit_file = tmp_path / "memory.max"
+    limit_file.write_text(cgroup_file + "\n")
+    script = (
+        "import { cgroupMemoryLimit, hashConcurrency } from './lib/password-hashing.mjs';"
+        f"const r = hashConcurrency({{}}, cgroupMemoryLimit([{str(limit_file)!r}]));"
+        "console.log(r.limit + ' ' + r.source);"
+    )
+    out = subprocess.run(["node", "--input-type=module", "-e", script], cwd=app_dir, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == expected
