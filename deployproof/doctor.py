@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import versions
-from .providers.embedded.configs import kubelet_refuses_cgroup_v1
+from .providers.embedded.configs import CONTAINERD_HOST_DROP_INS, kubelet_refuses_cgroup_v1
 from .providers.embedded.host import cgroup_v1_host
 from .providers.embedded.steps import PORTS_BY_NUMBER, ports_in_use
 from .runner import run
@@ -56,6 +56,13 @@ def _cgroups(kubernetes_version: str = versions.KUBERNETES) -> Check:
                  "" if not missing else f"mount the missing hierarchies, e.g. mount -t cgroup -o {missing[0]} {missing[0]} /sys/fs/cgroup/{missing[0]}")
 
 
+def _containerd_drop_ins() -> Check:
+    found = sorted(str(p) for p in CONTAINERD_HOST_DROP_INS.glob("*.toml"))
+    return Check("containerd drop-ins", True, "none" if not found else
+                 f"the embedded containerd {versions.CONTAINERD} also reads {', '.join(found)} (containerd 2.4 always "
+                 "imports /etc/containerd/conf.d): check they suit it")
+
+
 # How each kernel feature shows itself, whether built in or a loaded module.
 KERNEL_FEATURES = {
     "br_netfilter": lambda: Path("/proc/sys/net/bridge/bridge-nf-call-iptables").exists(),
@@ -91,6 +98,7 @@ def checks() -> list[Check]:
         Check("root", os.geteuid() == 0, f"uid {os.geteuid()}", "" if os.geteuid() == 0 else "run as root (sudo -E …) for the embedded provider"),
         Check("linux", platform.system() == "Linux", platform.system(), "" if platform.system() == "Linux" else "the embedded provider needs Linux; use minikube elsewhere"),
         _cgroups(),
+        _containerd_drop_ins(),
         _kernel_module("br_netfilter"),
         _kernel_module("overlay"),
         _which("iptables", apt),

@@ -36,10 +36,13 @@ def test_cni_network_is_the_node_pod_subnet(tmp_path):
     assert subnet.subnet_of(ipaddress.ip_network(Network().pod_cidr))
 
 
-def test_containerd_config_is_containerd_2s_version_3_with_the_pinned_local_pause_image(tmp_path):
+def test_containerd_config_is_containerd_2_4s_version_4_with_the_pinned_local_pause_image(tmp_path):
     layout = Layout(tmp_path)
     config = tomllib.loads(configs.containerd_config(layout, tmp_path))
-    assert config["version"] == 3
+    assert config["version"] == 4  # 2.4 migrates version 3 at every start
+    # Both sockets ours: version 4 gives ttrpc its own default (the host containerd's path).
+    assert config["plugins"]["io.containerd.server.v1.grpc"]["address"] == str(layout.containerd_socket)
+    assert config["plugins"]["io.containerd.server.v1.ttrpc"]["address"] == f"{layout.containerd_socket}.ttrpc"
     images = config["plugins"]["io.containerd.cri.v1.images"]
     runtime = config["plugins"]["io.containerd.cri.v1.runtime"]
     assert images["pinned_images"]["sandbox"] == f"docker.io/{versions.PAUSE_IMAGE}"

@@ -14,6 +14,10 @@ from .layout import Layout, Network
 API_SERVER = "https://127.0.0.1:6443"
 
 
+# Drop-ins containerd 2.4 reads whatever its config file says.
+CONTAINERD_HOST_DROP_INS = Path("/etc/containerd/conf.d")
+
+
 def kubeconfig(layout: Layout, user: str, cert: str, server: str = API_SERVER) -> dict:
     """A kubeconfig with the cluster CA and a client certificate embedded (portable, no paths)."""
 
@@ -47,16 +51,23 @@ def write_kubeconfigs(layout: Layout) -> None:
 
 
 def containerd_config(layout: Layout, bin_dir: Path) -> str:
-    # Version 3 config of containerd 2.x; only what differs from the defaults. 2.x split the CRI
+    # Version 4 config of containerd 2.4 (what `containerd config migrate` writes; a version 3 file is
+    # migrated at every start, with a warning); only what differs from the defaults. 2.x split the CRI
     # plugin in two: images (snapshotter, the pinned sandbox image) and runtime (runtimes, CNI).
-    return f"""version = 3
+    # Version 4 moved the sockets into server plugins, each with its own default: both are ours here,
+    # or the shims' ttrpc socket would be /run/containerd's (the host's containerd).
+    # containerd 2.4 also reads the host's drop-ins (/etc/containerd/conf.d/*.toml) whatever `imports`
+    # says (the file's list is added to that default); `deployproof doctor` names any it finds.
+    return f"""version = 4
 root = "{layout.containerd_root}"
 state = "{layout.containerd_state}"
 
-[grpc]
-  address = "{layout.containerd_socket}"
-
 [plugins]
+  [plugins.'io.containerd.server.v1.grpc']
+    address = "{layout.containerd_socket}"
+  [plugins.'io.containerd.server.v1.ttrpc']
+    address = "{layout.containerd_socket}.ttrpc"
+
   [plugins.'io.containerd.cri.v1.images']
     snapshotter = "overlayfs"
     # Pinned: never garbage-collected, and never pulled (no registry is reachable).
