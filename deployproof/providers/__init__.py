@@ -36,18 +36,25 @@ def resolve_name(name: str) -> str:
 
 def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLike[str] | None = None,
                  context: str | None = None) -> Provider:
-    """The provider named by `choice` (a Settings, or a provider name with `kubeconfig`/`context`)."""
+    """The provider named by `choice` (a Settings, or a provider name with `kubeconfig`/`context`).
+
+    A Kubernetes version given explicitly (--kubernetes-version) goes to the embedded and minikube
+    providers; left at its default, a running embedded cluster of any supported release is reused.
+    """
+    kubernetes_version = None
     if not isinstance(choice, str):
+        if choice.sources.get("kubernetes_version", "default") != "default":
+            kubernetes_version = choice.kubernetes_version
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
         from .embedded.provider import EmbeddedProvider
 
-        return EmbeddedProvider()
+        return EmbeddedProvider(kubernetes_version=kubernetes_version)
     if resolved == "minikube":
-        from .minikube import MinikubeProvider
+        from .minikube import MinikubeProvider, MinikubeSettings
 
-        return MinikubeProvider()
+        return MinikubeProvider(MinikubeSettings(kubernetes_version=kubernetes_version) if kubernetes_version else None)
     if resolved == "kind":
         from .kind import KindProvider
 
@@ -73,14 +80,16 @@ def running_before_up(provider: Provider) -> bool | None:
             return True
         if provider.name == "embedded":
             cluster = provider.cluster  # type: ignore[attr-defined]
-            return cluster.layout.root.exists() and cluster.health_problem() is None
+            if not cluster.layout.root.exists():
+                return False
+            # up() reuses only a healthy cluster of the wanted release; anything else it replaces (then it is ours).
+            if hasattr(cluster, "reuse_problem"):
+                return cluster.reuse_problem(cluster.wanted_version) is None
+            return cluster.health_problem() is None
         if provider.name == "minikube":
             return provider.is_running()  # type: ignore[attr-defined]
         if provider.name == "kind":
-            from ..runner import run
-
-            out = run([provider.kind_bin, "get", "clusters"], check=False, quiet=True)  # type: ignore[attr-defined]
-            return out.returncode == 0 and provider.cluster_name in out.stdout.split()  # type: ignore[attr-defined]
+            return provider.exists()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - cannot tell: the caller then treats the cluster as not ours
         return None
     return None
