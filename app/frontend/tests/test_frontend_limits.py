@@ -105,6 +105,7 @@ def test_malformed_request_line_is_a_clean_400(fe):
 # --------------------------------------------------------------------------- rate limiting
 
 def sign_in_burst(url: str, attempts: int, forwarded_for=lambda i: None) -> list[int]:
+    """Sign-in attempts one after another; every 429 must be a JSON refusal with Retry-After."""
     statuses = []
     with httpx.Client(base_url=url, timeout=30) as client:
         for i in range(attempts):
@@ -112,6 +113,9 @@ def sign_in_burst(url: str, attempts: int, forwarded_for=lambda i: None) -> list
             r = client.post("/api/auth/sign-in/email", headers=headers,
                             json={"email": f"nobody-{uuid.uuid4().hex[:6]}@example.test", "password": "wrong-pass-1"})
             statuses.append(r.status_code)
+            if r.status_code == 429:
+                assert_json_error(r, 429, "rate_limited")
+                assert 1 <= int(r.headers["retry-after"]) <= 10
     return statuses
 
 

@@ -28,7 +28,12 @@ async function handle(req: Request): Promise<Response> {
   }
   const headers = new Headers(req.headers);
   headers.set(CLIENT_KEY_HEADER, clientAddress(req.headers));
-  return auth.handler(new Request(req.url, { method, headers, body: body as BodyInit | null, signal: req.signal }));
+  const res = await auth.handler(new Request(req.url, { method, headers, body: body as BodyInit | null, signal: req.signal }));
+  if (res.status !== 429) return res;
+  // Better Auth's 429 says when in a non-standard X-Retry-After and no content type: answer like every other refusal.
+  const retryAfter = res.headers.get("x-retry-after") ?? "10";
+  return jsonError(429, "rate_limited", "too many requests from this client; try again later",
+    { retry_after_seconds: Number(retryAfter) }, { "retry-after": retryAfter });
 }
 
 export const GET = handle;
