@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Iterator, MutableMapping
 
 from . import charts, diagnostics
-from .errors import DeploymentError, DeployProofError, UsageError
+from .errors import DeploymentError, DeployProofError, PrerequisiteError, UsageError
 from .podwatch import Limits, PodWatch
 from .progress import say, step
 from .providers import Provider, running_before_up
@@ -273,6 +273,8 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
         try:
             timings.helm_to_ready_s = release.install(settings.deploy_timeout, watch=PodWatch(clients.core, release.namespace, limits),
                                                       log_dir=log_dir)
+        except (PrerequisiteError, UsageError):
+            raise  # nothing was installed: no diagnostics to gather, and the exit code says "prerequisite"/"usage"
         except DeployProofError as exc:
             folder = _collect(settings, provider, release, record, str(exc))
             helm_log = log_dir / f"helm-install-{release.name}.log"

@@ -290,6 +290,17 @@ def test_a_failed_install_keeps_release_and_cluster_on_failure(tmp_path, monkeyp
     assert log == ["up", "diagnostics"]
 
 
+def test_a_missing_tool_at_install_stays_a_prerequisite_error_without_diagnostics(tmp_path, monkeypatch, world):
+    from deployproof.errors import PrerequisiteError
+
+    provider, images, log = world
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: (_ for _ in ()).throw(PrerequisiteError("helm is not on PATH", "install helm")))
+    with pytest.raises(PrerequisiteError):
+        with deploy(_settings(tmp_path, "never"), provider, images=images):
+            pass
+    assert "diagnostics" not in log
+
+
 def test_checks_that_failed_inside_the_block_get_diagnostics_and_keep_the_release(tmp_path, monkeypatch, world):
     provider, images, log = world
     monkeypatch.setattr(Release, "install", lambda self, *a, **kw: 1.0)
