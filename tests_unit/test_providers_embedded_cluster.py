@@ -84,3 +84,21 @@ def test_tear_down_uses_the_binaries_of_the_release_that_runs(monkeypatch, tmp_p
 def test_an_unsupported_release_is_refused_before_anything_starts(tmp_path):
     with pytest.raises(UsageError, match="v1.37.2, v1.36.3, v1.35.4"):
         EmbeddedCluster(layout=Layout(tmp_path), kubernetes_version="v1.34.4")
+
+
+@pytest.mark.parametrize("recorded, healthy, said", [
+    ("v1.37.2", False, "is not healthy (node not Ready)"),  # the lifecycle test's crashed run reads this
+    ("v1.36.3", True, "runs Kubernetes v1.36.3, not v1.37.2"),
+])
+def test_up_says_why_it_replaces_an_earlier_cluster(monkeypatch, tmp_path, recorded, healthy, said):
+    layout = Layout(tmp_path / "state")
+    layout.root.mkdir(parents=True)
+    layout.cluster_info.write_text(json.dumps({"kubernetes": recorded}))
+    monkeypatch.setattr(cluster_module, "check_root", lambda: None)
+    monkeypatch.setattr(cluster_module, "BRING_UP", [])
+    monkeypatch.setattr(EmbeddedCluster, "health_problem", lambda self: None if healthy else "node not Ready")
+    monkeypatch.setattr(EmbeddedCluster, "down", lambda self: [])
+    lines: list[str] = []
+    monkeypatch.setattr(cluster_module, "say", lambda message, *_: lines.append(message))
+    EmbeddedCluster(layout=layout, kubernetes_version="v1.37.2").up()
+    assert any(said in line for line in lines), lines

@@ -73,7 +73,9 @@ class EmbeddedCluster:
                 say(f"embedded cluster (Kubernetes {version}) already running and healthy ({self.layout.root}); reusing it")
                 storage.ensure_volumes(self.context(version))
                 return self.timings
-            say(f"found state of an earlier embedded cluster that cannot be reused ({problem}); cleaning it up first")
+            running = self.running_version()
+            what = "is not healthy" if running == version else f"runs Kubernetes {running or '(unrecorded)'}, not {version}"
+            say(f"found state of an earlier embedded cluster that {what} ({problem}); cleaning it up first")
             self.down()
         ctx = self.context(version)
         # Recorded first: a bring-up that fails half-way is torn down with this release's binaries.
