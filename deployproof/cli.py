@@ -66,6 +66,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         for line in deployment.timings.lines():
             print(f"  {line}")
         print(f"  warm steps: {record.get('sc6_warm_steps', '-')}")
+        if deployment.url is None:
+            raise deployment.url_error
         print(f"\napp: {deployment.url}")
     if not settings.keep_after(False):
         print(f"(--keep={settings.keep}: the release was uninstalled again)")

@@ -133,7 +133,7 @@ class Images:
 class Deployment:
     """The app as deployed: where it answers, which release, which images, how long each step took."""
 
-    url: str
+    url: str | None  # None when the release has no NodePort for the frontend (see url_error)
     release: str
     namespace: str
     kubeconfig: Path
@@ -143,6 +143,7 @@ class Deployment:
     timings: Timings
     helm: Release  # the release handle: test(), uninstall()
     diagnostics: Path | None = None
+    url_error: DeployProofError | None = None  # why there is no URL: raised by whoever needs it (app_url, the CLI)
     failed: bool = False  # set by the caller when its checks failed: decides --keep and diagnostics
 
 
@@ -284,7 +285,7 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
             if not settings.keep_after(True):
                 _uninstall_quietly(release)
             raise DeploymentError(exc.cause, f"{exc.fix + '; ' if exc.fix else ''}diagnostics: {folder.resolve()}") from exc
-        url = provider.node_port_url(frontend_node_port(clients.core, release.namespace, release.name))
+        url, url_error = _app_url(provider, clients.core, release)
     finally:
         clients.close()
 
@@ -295,10 +296,20 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
     timings.total_s = round(time.monotonic() - run.started - run.setup_s - between, 1)
     release.helm_s, release.deploy_s = timings.helm_to_ready_s, timings.total_s
     record.update(timings.report_context())
-    record["app_url"] = url
-    say(f"✓ deployed {release.name} in {timings.total_s:.1f}s from the start of the run: {url}")
+    if url is not None:
+        record["app_url"] = url
+    say(f"✓ deployed {release.name} in {timings.total_s:.1f}s from the start of the run: {url or f'no URL ({url_error.cause})'}")
     return Deployment(url, release.name, release.namespace, provider.kubeconfig(), provider.context(), provider.name,
-                      images.refs, timings, release)
+                      images.refs, timings, release, url_error=url_error)
+
+
+def _app_url(provider: Provider, core_api, release: Release) -> tuple[str | None, DeployProofError | None]:
+    """The app's URL; a release without a NodePort for the frontend is installed all the same (the checks say so)."""
+    try:
+        return provider.node_port_url(frontend_node_port(core_api, release.namespace, release.name)), None
+    except DeployProofError as exc:
+        say(f"  no URL for the app: {exc.cause}")
+        return None, exc
 
 
 def _uninstall_quietly(release: Release) -> None:

@@ -265,6 +265,15 @@ def test_deploy_yields_a_typed_deployment_with_url_images_and_timings(tmp_path, 
     assert record["app_url"] == "http://127.0.0.1:30080"
 
 
+def test_a_release_without_a_node_port_is_deployed_without_url_and_says_why(tmp_path, monkeypatch, world):
+    provider, images, log = world
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: 1.0)
+    monkeypatch.setattr(FakeClients, "core", FakeCore([_service("todo-frontend", "frontend", "ClusterIP")]))
+    with deploy(_settings(tmp_path, "always"), provider, images=images) as deployment:
+        assert deployment.url is None
+        assert isinstance(deployment.url_error, DeploymentError) and "NodePort" in deployment.url_error.fix
+
+
 def test_a_failed_install_collects_diagnostics_before_removing_anything(tmp_path, monkeypatch, world):
     provider, images, log = world
 
