@@ -1,6 +1,6 @@
 """SC-3 (throughput and latency): Locust ramps simulated users in steps (bounded: at most 30 users, under
 3 minutes) and measures per step the throughput and latency the app delivers. From the steps it finds the
-knee (adding users stops adding throughput, or p95 more than doubles) and reports it, then holds the run to
+knee (adding users stops adding throughput) and reports it, then holds the run to
 bounds that a slow or broken deployment fails: throughput keeps rising at least up to SCALES_TO_USERS, p95
 stays under P95_BOUND_MS and no request fails below the knee, and past it throughput levels off without
 collapsing. A PNG of RPS, p95 and replicas over time goes to the report folder."""
@@ -19,8 +19,9 @@ pytestmark = [pytest.mark.deploy, pytest.mark.locust, pytest.mark.slow, pytest.m
 STEPS = ((5, 30), (10, 30), (20, 35), (30, 35))  # users, seconds held: 130 s of load
 PLAN = LoadPlan(steps=STEPS, spawn_rate=5, run_time_s=170)
 MAX_FAILURE_RATIO = 0.01  # over the whole run, knee and beyond included
-# 5 → 10 users must still add throughput; an interactive app answers 95 % of requests within a second below its knee.
-BOUNDS = StepLoadBounds(scales_to_users=10, p95_ms=1000)
+# 5 → 10 users must still add throughput; below its knee the app answers 95 % of requests within half a second
+# (measured on the embedded cluster, 2 cores: throughput linear up to 30 users, p95 74–230 ms per step).
+BOUNDS = StepLoadBounds(scales_to_users=10, p95_ms=500)
 
 
 def test_step_load_records_throughput_latency_and_the_knee(k8s, release, app_url, load_folder, report_dir, figures):
