@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class NegativeControl:
     caught_by: str  # the claim (and its test) that must turn the criterion failed
     override: Mapping[str, Any]  # values of the umbrella chart: the breakage, and nothing else
     evidence: Evidence
+    symptom: str  # regex the nested run's log or diagnostics must show: it failed for this control's reason
     node_port: int
     cheap: bool = False
     tests: tuple[str, ...] = ()  # node ids to run; empty = the criterion's required tests
@@ -134,6 +136,17 @@ def environment_without_pytest() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in NESTED_ENV_DROPPED}
 
 
+def symptom_seen(control: NegativeControl, folder: Path) -> Path | None:
+    """The file of the nested run (its pytest.log, its diagnostics: events, describe, logs) showing the
+    control's symptom, or None: a criterion that failed for another reason (the cluster went away, a port
+    was taken) proves nothing about this control."""
+    pattern = re.compile(control.symptom)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix in (".log", ".txt", ".md", ".json")):
+        if pattern.search(path.read_text(errors="replace")) and path.name != "success-criteria.md":
+            return path
+    return None
+
+
 def verdict_of(report_json: Path, criterion: str) -> dict[str, Any]:
     """The criterion's entry of a run's success-criteria.json (raises naming what is there when absent)."""
     data = json.loads(report_json.read_text())
@@ -144,37 +157,43 @@ def verdict_of(report_json: Path, criterion: str) -> dict[str, Any]:
     raise KeyError(f"{criterion} not in {report_json} (criteria: {[e.get('criterion') for e in entries]}, scope: {data.get('scope')})")
 
 
-_CONTROLS_SPEC: tuple[tuple[str, str, str, str, dict[str, Any], Evidence, dict[str, Any]], ...] = (
+_CONTROLS_SPEC: tuple[tuple[str, str, str, str, dict[str, Any], Evidence, str, dict[str, Any]], ...] = (
     ("SC-1", "sc1-readiness",
      "the backend's readiness probe asks a path the app does not serve (404): its pods never become Ready",
      "every app pod Running and Ready (the release never gets there: helm --wait times out, every SC-1 test errors)",
      {"backend": {"probes": {"readiness": {"path": "/no-such-readiness-path"}}}},
      Evidence("Deployment", "backend", "spec.template.spec.containers.0.readinessProbe.httpGet.path", "/no-such-readiness-path"),
+     r"Readiness probe failed: HTTP probe failed with statuscode: 404",
      {"cheap": True, "deploy_timeout_s": 120}),
     ("SC-2", "sc2-clusterip",
      "the frontend Service is ClusterIP: nothing answers on a NodePort",
      "the frontend is a NodePort; requests through the NodePort reach the page and the backend",
      {"frontend": {"service": {"type": "ClusterIP"}}},
      Evidence("Service", "frontend", "spec.type", "ClusterIP"),
+     r"no NodePort Service|ClusterIP",
      {"cheap": True}),
     ("SC-5", "sc5-jwks",
      "the backend fetches its JWT keys from a wrong JWKS URL (404): no real token can be verified",
-     "the JWT matrix: the real token is accepted (it gets 401), and everything signed in after it",
+     "the JWT matrix: the real token is accepted (it gets 503, keys unreachable), and everything signed in after it",
      {"backend": {"auth": {"jwksUrl": "http://{{ .Release.Name }}-frontend:3000/api/auth/no-such-jwks"}}},
      Evidence("ConfigMap", "backend", "data.AUTH_JWKS_URL", "http://neg-sc5-jwks-frontend:3000/api/auth/no-such-jwks"),
+     r"Cannot verify tokens|JWKS",
      {"cheap": True}),
     ("SC-3", "sc3-hpa-pinned",
      "the backend HPA's maxReplicas equals its minReplicas: it cannot scale out under load",
      "the HPA scales out under load (it never can); the load-step test is not run, one failed claim fails SC-3",
      {"backend": {"autoscaling": {"minReplicas": 2, "maxReplicas": 2}}},
      Evidence("HorizontalPodAutoscaler", "backend", "spec.maxReplicas", 2),
+     r"nothing to scale|never had more than",
      {"tests": (HPA,)}),
     ("RES", "res-one-backend",
-     "a single backend replica (HPA pinned at 1): a pod kill takes the whole backend away",
-     "zero failed requests while a backend pod is killed (the test cannot arrange a second replica "
-     "beyond the HPA's maxReplicas, so requests fail during the kill); only the backend case runs",
+     "a single backend replica (HPA pinned at 1): nothing keeps serving when that pod dies",
+     "a killed pod is replaced with no request lost where replicated: the test cannot arrange a second replica beyond "
+     "the HPA's maxReplicas and fails on it (a graceful delete of the lone pod lost no request live: its 5 s preStop "
+     "outlasted the 2.5 s replacement, so the replica check, not a failed request, catches it); only the backend case runs",
      {"backend": {"autoscaling": {"minReplicas": 1, "maxReplicas": 1}}},
      Evidence("HorizontalPodAutoscaler", "backend", "spec.maxReplicas", 1),
+     r"Ready replica\(s\) at the kill|no request may fail",
      {"tests": (POD_KILL + "[backend]",)}),
     ("SC-6", "sc6-unschedulable",
      "the backend requests more memory than any node has: its pods stay Pending and the deployment never completes",
@@ -182,11 +201,12 @@ _CONTROLS_SPEC: tuple[tuple[str, str, str, str, dict[str, Any], Evidence, dict[s
      "--deploy-timeout, which only shortens the wait for a pod that can never be scheduled)",
      {"backend": {"resources": {"requests": {"memory": "64Gi"}, "limits": {"memory": "64Gi"}}}},
      Evidence("Deployment", "backend", "spec.template.spec.containers.0.resources.requests.memory", "64Gi"),
+     r"Insufficient memory|FailedScheduling",
      {"deploy_timeout_s": 120}),
 )
 
 CONTROLS: tuple[NegativeControl, ...] = tuple(
-    NegativeControl(criterion, control_id, broken, caught_by, override, evidence, FIRST_NODE_PORT + index, **extra)
-    for index, (criterion, control_id, broken, caught_by, override, evidence, extra) in enumerate(_CONTROLS_SPEC)
+    NegativeControl(criterion, control_id, broken, caught_by, override, evidence, symptom, FIRST_NODE_PORT + index, **extra)
+    for index, (criterion, control_id, broken, caught_by, override, evidence, symptom, extra) in enumerate(_CONTROLS_SPEC)
 )
 CONTROLS_BY_ID: dict[str, NegativeControl] = {c.id: c for c in CONTROLS}

@@ -1,7 +1,8 @@
 """Negative controls, tests of the gate itself: a deliberately broken release (a values override, nothing else)
 must turn its criterion `failed`. Each case installs its broken release beside the main one through a real
 nested pytest run of the criterion's tests (deployproof/negative_controls.py declares the cases), reads that
-run's success-criteria.json and expects the verdict `failed` and a failing exit code. The broken release is
+run's success-criteria.json and expects the verdict `failed`, a failing exit code, and the control's own symptom
+in the nested log or diagnostics (a criterion failing for another reason proves nothing). The broken release is
 removed by the nested run (--keep=never) and, should that not happen, by this module's teardown.
 
     pytest tests_deploy/test_negative_controls.py -m "negative_control(cheap=True)"   # CI: SC-1, SC-2, SC-5
@@ -21,7 +22,7 @@ import pytest
 from kubernetes.client import ApiException
 
 from deployproof.errors import CommandError
-from deployproof.negative_controls import CONTROLS, NegativeControl, environment_without_pytest, verdict_of
+from deployproof.negative_controls import CONTROLS, NegativeControl, environment_without_pytest, symptom_seen, verdict_of
 from deployproof.progress import say
 from deployproof.pytest_plugin import PROJECT_ROOT
 from deployproof.runner import run
@@ -105,3 +106,7 @@ def test_broken_release_turns_its_criterion_failed(control, control_release_remo
         f"(caught by: {control.caught_by}). Nested run, exit {nested.returncode}:\n{tail}")
     assert nested.returncode == pytest.ExitCode.TESTS_FAILED, (
         f"the nested run exited {nested.returncode}, not 1 (tests failed): it did not run as intended\n{tail}")
+    seen = symptom_seen(control, folder)
+    figures["symptom_seen_in"] = str(seen)
+    assert seen, (f"{control.criterion} failed, but nothing in {folder} shows /{control.symptom}/: it failed for another "
+                  f"reason than {control.broken}\n{tail}")

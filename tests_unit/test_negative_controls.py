@@ -17,7 +17,8 @@ import yaml
 from deployproof import charts
 from deployproof.criteria import CRITERIA, map_key
 from deployproof.errors import DeployProofError
-from deployproof.negative_controls import CONTROLS, FIRST_NODE_PORT, coexistence_values, deep_merge, leaf_paths, verdict_of
+from deployproof.negative_controls import (CONTROLS, FIRST_NODE_PORT, coexistence_values, deep_merge, leaf_paths, symptom_seen,
+                                           verdict_of)
 from deployproof.versions import ECHO_NODE_PORT, FRONTEND_NODE_PORT
 
 ENVIRONMENT = "embedded"  # the provider the controls run on in CI; the release layers their file over it
@@ -131,3 +132,14 @@ def test_verdict_of_reads_the_nested_report_and_names_what_is_there(tmp_path):
     assert verdict_of(path, "SC-2")["verdict"] == "failed"
     with pytest.raises(KeyError, match="SC-2"):
         verdict_of(path, "SC-5")
+
+
+def test_a_control_counts_only_when_its_own_symptom_shows_in_the_nested_run(tmp_path):
+    control = next(c for c in CONTROLS if c.criterion == "SC-1")
+    events = tmp_path / "diagnostics" / "20261129-171017" / control.name / "events.txt"
+    events.parent.mkdir(parents=True)
+    (tmp_path / "pytest.log").write_text("E   helm upgrade failed: Get https://127.0.0.1:6443: x509: certificate signed by unknown authority\n")
+    assert symptom_seen(control, tmp_path) is None  # failed, but because the cluster changed under it
+    events.write_text("Warning  Unhealthy  pod/x  Readiness probe failed: HTTP probe failed with statuscode: 404\n")
+    assert symptom_seen(control, tmp_path) == events
+    assert all(re.compile(c.symptom) for c in CONTROLS)
