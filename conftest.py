@@ -11,4 +11,5 @@ pytest_plugins = [
     "fixtures.release",
     "fixtures.app",
     "fixtures.resilience",
+    "fixtures.hardening",
 ]

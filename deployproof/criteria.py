@@ -40,6 +40,9 @@ _CLUSTER = "tests_deploy/test_cluster.py::"
 _AUTH = "tests_functional/test_auth_isolation.py::"
 _MCP = "tests_functional/test_mcp_chat.py::"
 _AIOPS = "tests_deploy/test_aiops.py::"
+_HOSTILE = "tests_functional/test_hostile_input.py::"
+_LIMIT = "tests_functional/test_rate_limit.py::"
+_UNAVAILABLE = "tests_resilience/test_backend_unavailable.py::"
 
 _LIST = (
     Criterion("CLUSTER", "the cluster itself: a real, conformant Kubernetes under the app", (
@@ -98,6 +101,17 @@ _LIST = (
             "tests_functional/test_browser.py::test_sign_up_then_chat_adds_a_visible_task")),
         Claim("task CRUD over REST; bad input gets a clear 4xx", (
             _MCP + "test_task_crud_through_rest", _MCP + "test_bad_input_gets_a_clear_4xx")),
+        Claim("hostile input through the NodePort gets clean 4xx, never 5xx; another user's tasks unchanged", (
+            _HOSTILE + "test_unstorable_text_gets_422_on_rest_and_chat_and_a_tool_error_on_mcp",
+            _HOSTILE + "test_deep_nesting_oversized_bodies_and_malformed_bytes_get_a_json_4xx",
+            _HOSTILE + "test_an_oversized_header_block_gets_a_json_431",
+            _HOSTILE + "test_a_wrong_content_type_on_mcp_gets_a_json_415",
+            _HOSTILE + "test_racing_changes_to_one_task_settle_by_conditional_updates",
+            _HOSTILE + "test_get_mcp_event_streams_are_capped_per_user",
+            _HOSTILE + "test_fuzzed_requests_through_the_proxy_never_get_a_5xx_nor_touch_another_user")),
+        Claim("rate limiting on: a burst gets 429, a spoofed forwarded-for does not escape it", (
+            _LIMIT + "test_the_auth_rate_limit_is_on_with_a_bounded_allowance",
+            _LIMIT + "test_a_burst_of_sign_in_attempts_gets_429_and_a_spoofed_forwarded_for_does_not_escape")),
     )),
     Criterion("SC-6", "deployment completes within 10 minutes, measured from the start of the run to all pods Ready", (
         Claim("cluster up, images built and loaded, helm install to all Ready: the whole under 600 s",
@@ -110,6 +124,12 @@ _LIST = (
               ("tests_resilience/test_rolling_update.py::test_rolling_update_under_load_loses_no_request",)),
         Claim("a database outage is reported cleanly and service resumes by itself",
               ("tests_resilience/test_database_outage.py::test_database_outage_is_reported_cleanly_and_service_resumes_by_itself",)),
+        Claim("no backend Ready → 503 + Retry-After, never 502 (outage, rollout, scaled to 0)", (
+            "tests_resilience/test_database_outage.py::test_database_outage_is_reported_cleanly_and_service_resumes_by_itself",
+            _UNAVAILABLE + "test_backend_scaled_to_zero_gets_503_with_retry_after_never_502",
+            _UNAVAILABLE + "test_rollout_with_no_backend_ready_gets_503_with_retry_after_never_502")),
+        Claim("a burst of 50 sign-ups: all succeed, 0 restarts, 0 OOM kills",
+              (_LIMIT + "test_fifty_simultaneous_sign_ups_all_succeed_without_restarts_or_oom_kills",)),
     )),
 )
 

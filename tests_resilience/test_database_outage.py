@@ -1,9 +1,12 @@
 """Resilience: the database goes away (its StatefulSet scaled to 0) and comes back.
 
 While it is away the backend says why it is not ready (/readyz → 503 with a reason, seen through
-the frontend's /api/backend-health), task requests fail cleanly (a JSON error, never a 500) and
-the backend does not crash-loop (liveness does not depend on the database). When the database
-returns, the service resumes by itself and every task written before the outage is still there.
+the frontend's /api/backend-health), task requests fail cleanly and the backend does not crash-loop
+(liveness does not depend on the database). When the database returns, the service resumes by itself
+and every task written before the outage is still there.
+Failing cleanly means: every answer a client gets on any route (REST with a token or a session cookie,
+chat, MCP, the health check), from the backend while it still answers or from the frontend once no backend is
+Ready, is a success or a 503 with Retry-After and a JSON reason; never a 502, a 500 or a dropped connection.
 The StatefulSet is restored by the `database_comes_back` fixture however the test ends."""
 
 from __future__ import annotations
@@ -16,15 +19,17 @@ import pytest
 from deployproof import chaos
 from deployproof.load.trickle import Trickle
 from deployproof.waits import poll_until
+from fixtures.hardening import AnswerLog
 
 pytestmark = [pytest.mark.deploy, pytest.mark.resilience, pytest.mark.criterion("RES")]
 
 OUTAGE_TIMEOUT_S = 120
 RETURN_TIMEOUT_S = 240
-CLEAN_FAILURES = {"502", "503"}  # the backend's 503, or the frontend's 502 once no backend pod is Ready
+CLEAN_FAILURES = {"503"}  # the backend's 503 while it answers, the frontend's once no backend pod is Ready
 
 
-def test_database_outage_is_reported_cleanly_and_service_resumes_by_itself(k8s, release, app_url, user_a, database_comes_back, figures):
+def test_database_outage_is_reported_cleanly_and_service_resumes_by_itself(k8s, release, app_url, user_a, probes, database_comes_back,
+                                                                           figures):
     database = chaos.component(release.name, "database")
     backend = chaos.component(release.name, "backend")
     tasks_url = f"{app_url}/api/{user_a.user_id}/tasks"
@@ -32,7 +37,9 @@ def test_database_outage_is_reported_cleanly_and_service_resumes_by_itself(k8s, 
                for i in range(3)]
     restarts_before = chaos.restart_counts(k8s, release.namespace, backend)
 
-    with Trickle(tasks_url, user_a.headers, interval_s=0.5, limit_s=OUTAGE_TIMEOUT_S + RETURN_TIMEOUT_S) as trickle:
+    limit_s = OUTAGE_TIMEOUT_S + RETURN_TIMEOUT_S
+    with Trickle(tasks_url, user_a.headers, interval_s=0.5, limit_s=limit_s) as trickle, \
+            AnswerLog(app_url, probes, interval_s=0.5, limit_s=limit_s) as answers:
         began = time.monotonic()
         chaos.scale_statefulset(k8s, release.namespace, database.workload, 0)
         chaos.wait_statefulset_ready(k8s, release.namespace, database.workload, 0, timeout=OUTAGE_TIMEOUT_S)
@@ -70,11 +77,16 @@ def test_database_outage_is_reported_cleanly_and_service_resumes_by_itself(k8s, 
         "db_outage_statuses": dict(statuses),
         "db_return_ready_s": round(database_ready_s, 1),
         "db_return_service_s": round(resumed_s, 1),
+        "db_outage_answers": answers.statuses(began, resumed_at),
     })
     assert "database" in str(health.get("reason")), health
-    assert during.status_code in (502, 503) and during.json(), f"task request during the outage: {during.status_code} {during.text[:200]}"
+    assert during.status_code == 503 and during.headers.get("retry-after") and during.json().get("reason"), \
+        f"task request during the outage: {during.status_code} {during.headers} {during.text[:200]}"
     unclean = [(o.status, o.detail) for o in outage if str(o.status) not in CLEAN_FAILURES]
-    assert not unclean, f"task requests during the outage must fail cleanly (502/503 with a reason), got {unclean[:5]}"
+    assert not unclean, f"task requests during the outage must fail cleanly (503 with a reason), got {unclean[:5]}"
+    unclean_answers = answers.unclean(began, resumed_at)
+    assert not unclean_answers, f"{len(unclean_answers)} answers during the outage were neither a success nor 503 + Retry-After " \
+        "JSON with a reason, e.g.:\n" + "\n".join(a.describe() for a in unclean_answers[:6])
     restarted = {pod: n for pod, n in restarts_after.items() if n > restarts_before.get(pod, 0)}
     assert not restarted, f"backend containers restarted during the outage (liveness must not depend on the database): {restarted}"
     remaining = {t["id"] for t in httpx.get(tasks_url, headers=user_a.headers, timeout=10).json()}
