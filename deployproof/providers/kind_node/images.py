@@ -84,7 +84,7 @@ def build_component_images(client, binaries: dict[str, Path], debian_base: str,
     folder.mkdir(parents=True, exist_ok=True)
     tarballs: dict[str, Path] = {}
     for image in component_images():
-        dockerfile = (KIND_DOCKERFILES / image.dockerfile).read_bytes()
+        dockerfile = (KIND_DOCKERFILES / image.dockerfile).read_bytes().replace(b"@BINARY@", image.binary.encode())
         context = BuildContext(files=((image.binary, binaries[image.binary]),), dockerfile=dockerfile)
         args = {"DEBIAN_BASE": debian_base} if "DEBIAN_BASE" in dockerfile.decode() else {"BINARY": image.binary, "USER": str(image.user)}
         ref = build(f"deployproof-kind/{image.binary}", context, args, client=client, label=f"kind image {image.name}",
