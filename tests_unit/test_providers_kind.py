@@ -22,10 +22,28 @@ def test_kind_maps_node_ports_to_localhost_only():
 
 
 def test_kind_missing_binary_says_how_to_get_it(monkeypatch):
+    from deployproof.providers.kind_node import kindbin
+
     monkeypatch.setattr(shutil, "which", _which({"kubectl"}))
+    monkeypatch.setattr(kindbin, "is_built", lambda: False)  # no cached build either
     with pytest.raises(PrerequisiteError) as error:
         get_provider("kind")
-    assert "kind" in error.value.cause and "install" in error.value.fix
+    assert "kind is not installed" in error.value.cause
+    assert "python -m deployproof.providers.kind_node" in error.value.fix  # the command that builds it, offline
+
+
+def test_kind_maps_node_ports_to_other_host_ports(monkeypatch):
+    from deployproof.providers.kind import HOST_PORTS_ENV, KindProvider, kind_config
+
+    mappings = kind_config((30080, 30081), host_ports={30080: 31080})["nodes"][0]["extraPortMappings"]
+    assert {(m["containerPort"], m["hostPort"]) for m in mappings} == {(30080, 31080), (30081, 30081)}
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    monkeypatch.setenv(HOST_PORTS_ENV, "30080=31080, 30081=31081")
+    assert KindProvider().node_port_url(30080) == "http://127.0.0.1:31080"
+    monkeypatch.setenv(HOST_PORTS_ENV, "30080:31080")
+    with pytest.raises(PrerequisiteError) as error:
+        KindProvider()
+    assert HOST_PORTS_ENV in error.value.cause and "30080=31080" in error.value.fix
 
 
 def test_kind_refuses_an_unmapped_node_port(monkeypatch):

@@ -6,13 +6,14 @@ cluster: one control-plane node, kubeadm patches that name our etcd/CoreDNS imag
 on cgroup v1 hosts, NodePorts mapped to 127.0.0.1 with extraPortMappings, metrics-server applied from
 the node's manifests, images loaded with `kind load docker-image`.
 
-What we create we record (state_dir()/kind/<name>.json: the node container's id); a cluster of the
+What we create we record (kind_state_dir()/<name>.json: the node container's id); a cluster of the
 same name without that record was made by someone else and is neither reused nor deleted.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import socket
 import tempfile
@@ -33,6 +34,8 @@ DEFAULT_NODE_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # t
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind labels each node container with its cluster's name
 KIND_NETWORK = "kind"
 READY_TIMEOUT = 300.0
+# NodePort=hostPort pairs, comma separated ("30080=31080,30081=31081"): where get_provider builds the provider.
+HOST_PORTS_ENV = "DEPLOYPROOF_KIND_HOST_PORTS"
 BUILD_FIX = "build it: .venv/bin/python -m deployproof.providers.kind_node (kind + node image, cached)"
 
 
@@ -42,17 +45,21 @@ def registry_mirror_patch(registry: str, endpoint: str) -> str:
             f'  endpoint = ["{endpoint}"]\n')
 
 
-def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[str, ...] = ()) -> dict:
-    """A one-node kind config: NodePorts on 127.0.0.1, our kubeadm patches, optional containerd patches."""
+def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[str, ...] = (),
+                host_ports: dict[int, int] | None = None) -> dict:
+    """A one-node kind config: NodePorts on 127.0.0.1 (each on the same host port unless `host_ports`
+    maps it elsewhere), our kubeadm patches, optional containerd patches."""
     from .kind_node.images import kubeadm_patches
 
+    host_ports = host_ports or {}
     config: dict = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
         "nodes": [{
             "role": "control-plane",
             "extraPortMappings": [
-                {"containerPort": port, "hostPort": port, "listenAddress": "127.0.0.1", "protocol": "TCP"} for port in node_ports
+                {"containerPort": port, "hostPort": host_ports.get(port, port), "listenAddress": "127.0.0.1", "protocol": "TCP"}
+                for port in node_ports
             ],
         }],
         "kubeadmConfigPatches": kubeadm_patches(),
@@ -62,19 +69,36 @@ def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[st
     return config
 
 
+def parse_host_ports(text: str) -> dict[int, int]:
+    """`30080=31080,30081=31081` → {30080: 31080, 30081: 31081}."""
+    pairs: dict[int, int] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        node_port, sep, host_port = item.partition("=")
+        if not (sep and node_port.strip().isdigit() and host_port.strip().isdigit()):
+            raise PrerequisiteError(f"{HOST_PORTS_ENV}: {item!r} is not NODEPORT=HOSTPORT",
+                                    f"set it like {HOST_PORTS_ENV}=30080=31080,30081=31081, or unset it")
+        pairs[int(node_port)] = int(host_port)
+    return pairs
+
+
 class KindProvider(Provider):
     name = "kind"
 
     def __init__(self, cluster_name: str = "deployproof", node_ports: tuple[int, ...] = DEFAULT_NODE_PORTS,
-                 node_image: str | None = None, containerd_config_patches: tuple[str, ...] = ()) -> None:
+                 node_image: str | None = None, containerd_config_patches: tuple[str, ...] = (),
+                 host_ports: dict[int, int] | None = None) -> None:
         self.cluster_name = cluster_name
         self.node_ports = tuple(node_ports)
+        # NodePort → host port where they differ: a kind cluster beside another cluster that holds 127.0.0.1:30080.
+        if host_ports is None:
+            host_ports = parse_host_ports(os.environ.get(HOST_PORTS_ENV, ""))
+        self.host_ports = {port: host for port, host in host_ports.items() if port in self.node_ports}
         self.node_image = node_image  # None: our node image, built (or found) by content
         self.containerd_config_patches = tuple(containerd_config_patches)
         self.kind_bin = find_kind()
         self.kubectl_bin = find_kubectl()
-        self._kubeconfig = state_dir() / "kind" / f"{cluster_name}.kubeconfig"
-        self._record = state_dir() / "kind" / f"{cluster_name}.json"
+        self._kubeconfig = kind_state_dir() / f"{cluster_name}.kubeconfig"
+        self._record = kind_state_dir() / f"{cluster_name}.json"
 
     # --- what exists -------------------------------------------------------------------------
     def _cluster(self, image: str | None = None):
@@ -139,27 +163,43 @@ class KindProvider(Provider):
         network_existed = _network_exists(KIND_NETWORK)
         with tempfile.TemporaryDirectory(prefix="deployproof-kind-") as tmp:
             config = Path(tmp) / "kind-config.yaml"
-            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches), sort_keys=False))
+            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches, self.host_ports),
+                                              sort_keys=False))
             with step(f"kind create cluster {self.cluster_name} ({image})", timings):
                 # KindCluster.create reuses a cluster of the same name; we decided above that there is none.
                 self._cluster(image).create(config_file=config)
         self._record.write_text(json.dumps({"node_id": self._node_id(), "image": image, "created": time.time(),
                                             "network_created": not network_existed}))
-        with step("node Ready, CoreDNS available", timings):
-            poll_until(self._node_and_dns_ready, description=f"kind node {self._node_container()} Ready and CoreDNS available",
-                       timeout=READY_TIMEOUT)
-        with step("metrics-server", timings):
+        with step("node Ready, CoreDNS available, NetworkPolicy agent ready", timings):
+            poll_until(self._node_and_dns_ready, description=f"kind node {self._node_container()} Ready, CoreDNS available, "
+                       "kube-network-policies ready", timeout=READY_TIMEOUT)
+        with step("metrics-server answering", timings):
             run(["docker", "exec", self._node_container(), "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
-                 "apply", "-f", "/kind/manifests/metrics-server.yaml"])
+                 "apply", "-f", "/kind/manifests/metrics-server.yaml"], quiet=True)
+            poll_until(self._metrics_answering, description="the metrics API (metrics-server) answering with node metrics",
+                       timeout=READY_TIMEOUT)
         return timings
+
+    def _kubectl(self, *args: str):
+        return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], check=False, quiet=True)
 
     def _node_and_dns_ready(self) -> tuple[bool, str]:
         if not self.healthy():
             return False, "node not Ready"
-        out = run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "-n", "kube-system", "get", "deployment", "coredns",
-                   "-o", "jsonpath={.status.availableReplicas}"], check=False, quiet=True)
-        available = out.stdout.strip() or "0"
-        return available not in ("", "0"), f"CoreDNS available replicas: {available}"
+        available = self._kubectl("-n", "kube-system", "get", "deployment", "coredns",
+                                  "-o", "jsonpath={.status.availableReplicas}").stdout.strip() or "0"
+        if available == "0":
+            return False, "CoreDNS: no available replica"
+        netpol = self._kubectl("-n", "kube-system", "get", "daemonset", "kube-network-policies",
+                               "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}").stdout.strip()
+        ready, _, desired = netpol.partition("/")
+        return bool(desired) and desired != "0" and ready == desired, f"CoreDNS available: {available}, kube-network-policies ready: {netpol or '-'}"
+
+    def _metrics_answering(self) -> tuple[bool, str]:
+        out = self._kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes")
+        if out.returncode != 0:
+            return False, out.stderr.strip()[-160:]
+        return bool(json.loads(out.stdout).get("items")), "no node metrics yet"
 
     def _resolve_node_image(self, timings: dict[str, float]) -> str:
         if self.node_image:
@@ -171,22 +211,28 @@ class KindProvider(Provider):
         return ensure_node_image(timings=timings)
 
     def _check_ports_free(self) -> None:
-        for port in self.node_ports:
+        for port in (self.host_ports.get(p, p) for p in self.node_ports):
             holder = _container_publishing(port)
             if holder:
                 container, cluster = holder
                 owner = f"kind cluster {cluster!r}" if cluster else "it"
                 raise PrerequisiteError(
                     f"host port 127.0.0.1:{port} (a NodePort) is already published by container {container} ({owner})",
-                    f"delete that cluster (`{self.kind_bin} delete cluster --name {cluster}`) or choose other node_ports"
-                    if cluster else f"stop that container (`docker rm -f {container}`) or choose other node_ports")
+                    f"delete that cluster (`{self.kind_bin} delete cluster --name {cluster}`) or map it to another host port (KindProvider(host_ports={{...}}))"
+                    if cluster else f"stop that container (`docker rm -f {container}`) or map it to another host port (KindProvider(host_ports={{...}}))")
+            if _host_kube_proxy_node_port(port):
+                raise PrerequisiteError(
+                    f"host port 127.0.0.1:{port} is a NodePort of a cluster running on this host (its kube-proxy DNATs "
+                    f"127.0.0.1:{port} before docker's port mapping sees it: the embedded cluster?)",
+                    "bring that cluster down first (`deployproof cluster down`), or map this NodePort to another host "
+                    "port (KindProvider(host_ports={...}))")
             with socket.socket() as probe:
                 probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
                 try:
                     probe.bind(("127.0.0.1", port))
                 except OSError as exc:
                     raise PrerequisiteError(f"host port 127.0.0.1:{port} (a NodePort) is in use by another process ({exc})",
-                                            f"find it with `ss -ltnp sport = :{port}` and stop it, or choose other node_ports") from exc
+                                            f"find it with `ss -ltnp sport = :{port}` and stop it, or map it to another host port (KindProvider(host_ports={{...}}))") from exc
 
     def down(self) -> list[str]:
         if not self.exists():
@@ -227,7 +273,7 @@ class KindProvider(Provider):
         if node_port not in self.node_ports:
             raise PrerequisiteError(f"NodePort {node_port} is not mapped to the host in this kind cluster",
                                     f"recreate it with node_ports including {node_port}")
-        return f"http://127.0.0.1:{node_port}"
+        return f"http://127.0.0.1:{self.host_ports.get(node_port, node_port)}"
 
     def collect_diagnostics(self, folder: Path) -> list[str]:
         out = run([self.kind_bin, "export", "logs", str(folder / "kind"), "--name", self.cluster_name], check=False)
@@ -237,6 +283,14 @@ class KindProvider(Provider):
         return ClusterInfo(self.name, self.kubeconfig(), self.context(),
                            {"cluster": self.cluster_name, "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
                             "kubernetes": versions.KUBERNETES})
+
+
+def kind_state_dir() -> Path:
+    """Where the kind provider keeps its kubeconfigs and ownership records: beside the embedded cluster's
+    state folder, not inside it — the embedded cluster replaces its folder whole when it is re-created
+    (measured: a kind cluster's record vanished with it, and the cluster could no longer be deleted as ours)."""
+    base = state_dir()
+    return base.with_name(base.name + "-kind")
 
 
 def find_kind() -> str:
@@ -300,6 +354,14 @@ def _container_publishing(port: int) -> tuple[str, str] | None:
         if any(mapping.split("->")[0].rsplit(":", 1)[-1] == str(port) for mapping in ports.split(", ") if "->" in mapping):
             return name, cluster
     return None
+
+
+def _host_kube_proxy_node_port(port: int) -> bool:
+    """Whether a kube-proxy on this host (iptables mode) serves NodePort `port`; False when it cannot tell."""
+    if not shutil.which("iptables"):
+        return False
+    out = run(["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"], check=False, quiet=True)
+    return out.returncode == 0 and any(f"--dport {port} " in line + " " for line in out.stdout.splitlines())
 
 
 def _ready(node: dict) -> bool:
