@@ -155,3 +155,27 @@ def test_publishing_container_is_found_from_docker_ps(monkeypatch):
     assert kind._container_publishing(30080) == ("dp-control-plane", "dp")
     assert kind._container_publishing(8080) == ("web", "")
     assert kind._container_publishing(30081) is None
+
+
+def test_every_component_image_has_an_entrypoint_pods_can_start(monkeypatch):
+    """containerd refuses a pod sandbox whose image has neither entrypoint nor command: the pause image
+    without one made kubeadm's wait-control-plane fail (no static pod ever started)."""
+    from deployproof.providers.kind_node import images
+
+    for image in images.component_images():
+        dockerfile = (images.KIND_DOCKERFILES / image.dockerfile).read_text().replace("@BINARY@", image.binary)
+        if image.dockerfile == "component-scratch.Dockerfile":
+            assert f'ENTRYPOINT ["/usr/local/bin/{image.binary}"]' in dockerfile, image.name
+
+
+def test_node_containerd_keeps_oom_scores_and_kind_patch_format():
+    """The node has no CAP_SYS_RESOURCE: containerd must not ask runc to lower a pod's OOM score."""
+    config = (Path(kind.__file__).resolve().parents[2] / "dockerfiles/kind-node/files/etc/containerd/config.toml").read_text()
+    assert "version = 2" in config  # kind's containerdConfigPatches format; containerd 2.4 migrates it
+    assert "restrict_oom_score_adj = true" in config
+    assert "tolerate_missing_hugetlb_controller = true" in config
+
+
+def test_kind_state_lives_beside_the_embedded_clusters_folder(monkeypatch, tmp_path):
+    monkeypatch.setenv("DEPLOYPROOF_STATE", str(tmp_path / "deployproof"))
+    assert kind.kind_state_dir() == tmp_path / "deployproof-kind"
