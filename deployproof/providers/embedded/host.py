@@ -7,6 +7,7 @@ iptables chain) is written to host-changes.json before it is made.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from ...progress import say
@@ -114,9 +115,15 @@ def restore(layout: Layout, net: Network) -> list[str]:
     changes = HostChanges(layout)
     problems: list[str] = []
     for chain in changes.data["chains"]:
-        run(["iptables", "-w", "-D", "FORWARD", "-j", chain], check=False, quiet=True)
-        run(["iptables", "-w", "-F", chain], check=False, quiet=True)
-        if run(["iptables", "-w", "-X", chain], check=False, quiet=True).returncode != 0:
+        # A few attempts: another program's concurrent iptables-nft change can make one fail.
+        for _ in range(3):
+            while run(["iptables", "-w", "-D", "FORWARD", "-j", chain], check=False, quiet=True).returncode == 0:
+                pass  # every jump into it, however many
+            run(["iptables", "-w", "-F", chain], check=False, quiet=True)
+            if run(["iptables", "-w", "-X", chain], check=False, quiet=True).returncode == 0:
+                break
+            time.sleep(1)
+        else:
             problems.append(f"iptables chain {chain} could not be removed")
     for iface in changes.data["interfaces"]:
         run(["ip", "link", "del", iface], check=False, quiet=True)

@@ -156,20 +156,28 @@ def _our_chains(rules: list[str], preexisting: set[str], table: str, network: st
 def _remove_iptables_chains(ctx: StepContext, problems: list[str]) -> None:
     preexisting = set(host.HostChanges(ctx.layout).data.get("preexisting_chains", []))
     for table in ("filter", "nat", "mangle"):
-        rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
-        ours = _our_chains(rules, preexisting, table, ctx.net.cni_network)
-        if not ours:
-            continue
-        # First every rule that jumps into one of our chains from a chain not ours, then the chains.
-        for line in rules:
-            jump = re.search(r" -j (\S+)", line)
-            if line.startswith("-A ") and jump and jump.group(1) in ours and line.split()[1] not in ours:
-                run(["iptables", "-w", "-t", table, "-D", *shlex.split(line)[1:]], check=False, quiet=True)
-        for chain in ours:
-            run(["iptables", "-w", "-t", table, "-F", chain], check=False, quiet=True)
-        for chain in ours:
-            if run(["iptables", "-w", "-t", table, "-X", chain], check=False, quiet=True).returncode != 0:
-                problems.append(f"iptables {table}/{chain} could not be removed")
+        # Listed afresh on each attempt: another program's iptables-nft transaction (dockerd, a kind
+        # node's network) can make one delete fail; seen once while switching releases.
+        for attempt in range(3):
+            left = _remove_chains_once(table, preexisting, ctx.net.cni_network)
+            if not left:
+                break
+            time.sleep(1)
+        problems.extend(f"iptables {table}/{chain} could not be removed" for chain in sorted(left))
+
+
+def _remove_chains_once(table: str, preexisting: set[str], network: str) -> set[str]:
+    """One pass over `table`; return our chains still there afterwards."""
+    rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
+    ours = _our_chains(rules, preexisting, table, network)
+    # First every rule that jumps into one of our chains from a chain not ours, then the chains.
+    for line in rules:
+        jump = re.search(r" -j (\S+)", line)
+        if line.startswith("-A ") and jump and jump.group(1) in ours and line.split()[1] not in ours:
+            run(["iptables", "-w", "-t", table, "-D", *shlex.split(line)[1:]], check=False, quiet=True)
+    for chain in ours:
+        run(["iptables", "-w", "-t", table, "-F", chain], check=False, quiet=True)
+    return {chain for chain in ours if run(["iptables", "-w", "-t", table, "-X", chain], check=False, quiet=True).returncode != 0}
 
 
 def _restore_host(ctx: StepContext, problems: list[str]) -> None:
