@@ -3,11 +3,11 @@ must turn one success criterion `failed`. They test the gate itself: a check tha
 
 A control names its criterion, what is broken and which claim must catch it, the override (values of the
 umbrella chart, written to a temporary values file), whether it is cheap (CI runs the cheap ones), and the
-tests its nested run executes (default: the criterion's required tests). tests_deploy/test_negative_controls.py
+tests its nested run executes (default: the criterion's required tests). tests_deploy/test_gate_controls.py
 runs each as a real nested pytest process against the live cluster and reads that run's verdict:
 
-    pytest tests_deploy/test_negative_controls.py -m "negative_control(cheap=True)"   # SC-1, SC-2, SC-5 (CI)
-    pytest tests_deploy/test_negative_controls.py -m negative_control                  # every control
+    pytest tests_deploy/test_gate_controls.py -m "negative_control(cheap=True)"   # SC-1, SC-2, SC-5 (CI)
+    pytest tests_deploy/test_gate_controls.py -m negative_control                  # every control
 
 Every broken release runs beside the main one: its own namespace and release name (`neg-<id>`), its own
 frontend NodePort (30090 + n) with Better Auth's public URL and trusted origin on that port. Without that a

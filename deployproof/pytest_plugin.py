@@ -211,7 +211,8 @@ def figures(request: pytest.FixtureRequest) -> dict:
 # --- the report and the gate ------------------------------------------------------------------------
 
 def _deploy_run(config: pytest.Config) -> bool:
-    return bool(config.stash.get(COLLECTED_KEY, set()))
+    """A run that collected a criterion's test (and ran tests: --collect-only judges nothing)."""
+    return bool(config.stash.get(COLLECTED_KEY, set())) and not config.option.collectonly
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

@@ -5,8 +5,8 @@ run's success-criteria.json and expects the verdict `failed`, a failing exit cod
 in the nested log or diagnostics (a criterion failing for another reason proves nothing). The broken release is
 removed by the nested run (--keep=never) and, should that not happen, by this module's teardown.
 
-    pytest tests_deploy/test_negative_controls.py -m "negative_control(cheap=True)"   # CI: SC-1, SC-2, SC-5
-    pytest tests_deploy/test_negative_controls.py -m negative_control                  # all of them
+    pytest tests_deploy/test_gate_controls.py -m "negative_control(cheap=True)"   # CI: SC-1, SC-2, SC-5
+    pytest tests_deploy/test_gate_controls.py -m negative_control                  # all of them
 
 Use the images the suite already built with --skip-image-build backend=…,frontend=…,database=…; otherwise
 the outer session builds (and loads) them once and hands them to every nested run.

@@ -137,3 +137,10 @@ def test_a_values_file_outside_the_project_keeps_the_ini_file(pytester: pytest.P
     assert result.ret == 0, result.stdout.str() + result.stderr.str()
     result.stdout.fnmatch_lines(["*2 passed*"])
     assert json.loads((pytester.path / "reports" / "success-criteria.json").read_text())["scope"] == ["SC-2"]
+
+
+def test_collect_only_judges_nothing(pytester: pytest.Pytester):
+    _project(pytester)
+    result = pytester.runpytest_subprocess("--collect-only", "-q")
+    assert result.ret == 0
+    assert not (pytester.path / "reports").exists()
