@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import DeployProofError, PrerequisiteError, UsageError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 130
-CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context")
+CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version")
 # Settings the CLI has no use for (they shape a pytest run).
 PYTEST_ONLY_FIELDS = ("criteria",)
 # Older spellings of the cluster commands' options, still accepted.
@@ -31,7 +31,8 @@ def version_text() -> str:
         package = version("deployproof")
     except PackageNotFoundError:
         package = __version__
-    return f"deployproof {package} (Kubernetes {versions.KUBERNETES} pinned for the embedded cluster, helm {versions.HELM})"
+    return (f"deployproof {package} (Kubernetes {versions.KUBERNETES} by default; supported: "
+            f"{', '.join(versions.SUPPORTED_KUBERNETES)}; helm {versions.HELM})")
 
 
 def load_settings(args: argparse.Namespace, pyproject: Path | None = None):
@@ -129,7 +130,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 def cmd_build(args: argparse.Namespace) -> int:
     from .providers.embedded.build import ensure_built
 
-    timings = ensure_built()
+    timings = ensure_built(kubernetes_version=load_settings(args).kubernetes_version)
     print(json.dumps(timings, indent=2))
     return 0
 
@@ -180,6 +181,7 @@ def parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="check prerequisites and print how to install what is missing")
     doctor.set_defaults(func=cmd_doctor)
     build = sub.add_parser("build-cluster", help="build the embedded cluster's components from source (cached)")
+    add_settings_options(build, ("kubernetes_version",))
     build.set_defaults(func=cmd_build)
     return top
 

@@ -109,10 +109,8 @@ def settings(pytestconfig: pytest.Config) -> Settings:
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
-    from . import versions
-
     settings = settings_of(config)
-    return [f"deployproof: kubernetes(pinned)={versions.KUBERNETES} gate scope={','.join(settings.criteria)}",
+    return [f"deployproof: kubernetes={settings.kubernetes_version} gate scope={','.join(settings.criteria)}",
             "deployproof settings: " + "; ".join(settings.describe())]
 
 

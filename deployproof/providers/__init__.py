@@ -38,13 +38,13 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
                  context: str | None = None) -> Provider:
     """The provider named by `choice` (a Settings, or a provider name with `kubeconfig`/`context`).
 
-    A Kubernetes version given explicitly (--kubernetes-version) goes to the embedded and minikube
-    providers; left at its default, a running embedded cluster of any supported release is reused.
+    With Settings, the embedded and minikube providers run settings.kubernetes_version (default: the newest
+    supported), so a run proves the release it names — a running cluster of another release is replaced.
+    A bare name (`deployproof cluster down`) takes whatever release runs.
     """
     kubernetes_version = None
     if not isinstance(choice, str):
-        if choice.sources.get("kubernetes_version", "default") != "default":
-            kubernetes_version = choice.kubernetes_version
+        kubernetes_version = choice.kubernetes_version
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
