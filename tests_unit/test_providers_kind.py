@@ -61,3 +61,23 @@ def test_kind_real_binary_answers():
     from deployproof.runner import run
 
     assert run(["kind", "version"]).stdout.startswith("kind")
+
+
+def test_kind_storage_is_a_local_volume_pool_a_non_root_pod_can_use():
+    """The default StorageClass binds at first consumer to local volumes pinned to the node (the host-path
+    provisioner's root-owned folders broke the non-root database); volumes are kept, not deleted, on release."""
+    from deployproof.providers.kind import LOCAL_VOLUME_ROOT, local_volume_manifests
+
+    items = local_volume_manifests("deployproof-control-plane", [0, 3], storage_class=True)["items"]
+    storage_class, *volumes = items
+    assert storage_class["metadata"]["name"] == "standard"
+    assert storage_class["metadata"]["annotations"]["storageclass.kubernetes.io/is-default-class"] == "true"
+    assert (storage_class["provisioner"], storage_class["volumeBindingMode"]) == ("kubernetes.io/no-provisioner", "WaitForFirstConsumer")
+    assert [v["spec"]["local"]["path"] for v in volumes] == [f"{LOCAL_VOLUME_ROOT}/pv-0", f"{LOCAL_VOLUME_ROOT}/pv-3"]
+    for volume in volumes:
+        terms = volume["spec"]["nodeAffinity"]["required"]["nodeSelectorTerms"]
+        assert terms[0]["matchExpressions"][0]["values"] == ["deployproof-control-plane"]
+        assert volume["spec"]["storageClassName"] == "standard"
+        assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
+    # On reuse only the missing volumes are added; the StorageClass is left as it is.
+    assert [i["kind"] for i in local_volume_manifests("n", [1], storage_class=False)["items"]] == ["PersistentVolume"]

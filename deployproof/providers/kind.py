@@ -4,7 +4,10 @@ Offline by construction: kind is our build (kind_node/kindbin.py, or one on PATH
 ours (kind_node/nodeimage.py: every image it runs is preloaded), kubectl is the embedded build's. The
 cluster: one control-plane node, kubeadm patches that name our etcd/CoreDNS images and keep the kubelet
 on cgroup v1 hosts, NodePorts mapped to 127.0.0.1 with extraPortMappings, metrics-server applied from
-the node's manifests, images loaded with `kind load docker-image`.
+the node's manifests, images loaded with `kind load docker-image`. Storage: the default StorageClass
+`standard` is a pool of local PersistentVolumes over world-writable folders inside the node container
+(local_volume_manifests), as in the embedded cluster, because the host-path provisioner's root-owned
+folders cannot be written by the chart's non-root database.
 
 What we create we record (kind_state_dir()/<name>.json: the node container's id); a cluster of the
 same name without that record was made by someone else and is neither reused nor deleted.
@@ -36,6 +39,10 @@ KIND_NETWORK = "kind"
 READY_TIMEOUT = 300.0
 # NodePort=hostPort pairs, comma separated ("30080=31080,30081=31081"): where get_provider builds the provider.
 HOST_PORTS_ENV = "DEPLOYPROOF_KIND_HOST_PORTS"
+# Local volumes live in the node container's /var (a docker volume kind gives every node), deleted with it.
+LOCAL_VOLUME_ROOT = "/var/local-volumes"
+LOCAL_PROVISIONER = "kubernetes.io/no-provisioner"
+POOL_LABEL = "deployproof/pool"
 BUILD_FIX = "build it: .venv/bin/python -m deployproof.providers.kind_node (kind + node image, cached)"
 
 
@@ -67,6 +74,33 @@ def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[st
     if containerd_config_patches:
         config["containerdConfigPatches"] = list(containerd_config_patches)
     return config
+
+
+def local_volume_manifests(node_name: str, indexes: list[int], *, storage_class: bool) -> dict:
+    """A List of the default StorageClass (no provisioner, bound at first consumer, like a real local
+    volume) and one local PersistentVolume per index over LOCAL_VOLUME_ROOT/pv-<index> on `node_name`."""
+    from .embedded.storage import STORAGE_CLASS, VOLUME_SIZE
+
+    items: list[dict] = []
+    if storage_class:
+        items.append({
+            "apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+            "metadata": {"name": STORAGE_CLASS, "annotations": {"storageclass.kubernetes.io/is-default-class": "true"}},
+            "provisioner": LOCAL_PROVISIONER, "volumeBindingMode": "WaitForFirstConsumer", "reclaimPolicy": "Retain",
+        })
+    for index in indexes:
+        items.append({
+            "apiVersion": "v1", "kind": "PersistentVolume",
+            "metadata": {"name": f"deployproof-pv-{index}", "labels": {POOL_LABEL: "local"}},
+            "spec": {
+                "capacity": {"storage": VOLUME_SIZE}, "accessModes": ["ReadWriteOnce"],
+                "persistentVolumeReclaimPolicy": "Retain", "storageClassName": STORAGE_CLASS,
+                "local": {"path": f"{LOCAL_VOLUME_ROOT}/pv-{index}"},
+                "nodeAffinity": {"required": {"nodeSelectorTerms": [{"matchExpressions": [
+                    {"key": "kubernetes.io/hostname", "operator": "In", "values": [node_name]}]}]}},
+            },
+        })
+    return {"apiVersion": "v1", "kind": "List", "items": items}
 
 
 def parse_host_ports(text: str) -> dict[int, int]:
@@ -156,6 +190,8 @@ class KindProvider(Provider):
             run([self.kind_bin, "export", "kubeconfig", "--name", self.cluster_name, "--kubeconfig", self._kubeconfig], quiet=True)
             if self.healthy():
                 say(f"✓ kind cluster {self.cluster_name!r} is up and healthy: reused")
+                with step("local volumes (released ones recycled)", timings):
+                    self._ensure_local_volumes()
                 return timings
             say(f"kind cluster {self.cluster_name!r} (ours) is not healthy: recreating it")
             self.down()
@@ -178,7 +214,46 @@ class KindProvider(Provider):
                  "apply", "-f", "/kind/manifests/metrics-server.yaml"], quiet=True)
             poll_until(self._metrics_answering, description="the metrics API (metrics-server) answering with node metrics",
                        timeout=READY_TIMEOUT)
+        with step("default StorageClass: local volumes writable by non-root pods", timings):
+            self._ensure_local_volumes()
         return timings
+
+    def _ensure_local_volumes(self) -> None:
+        """Replace the node image's host-path StorageClass with the local-volume pool; recycle released volumes.
+
+        The host-path provisioner makes root-owned 0755 folders and fsGroup does not apply to hostPath, so the
+        chart's postgres (uid 999 under Pod Security `restricted`, no root init container) could not create
+        its data folder. The folders here are 0777: any uid creates its own data folder inside."""
+        from .embedded.storage import POOL_SIZE, STORAGE_CLASS
+
+        node = self._node_container()
+        provisioner = self._kubectl("get", "storageclass", STORAGE_CLASS, "-o", "jsonpath={.provisioner}").stdout.strip()
+        if provisioner and provisioner != LOCAL_PROVISIONER:
+            # A StorageClass's provisioner is immutable: delete, then create it anew below.
+            self._kubectl_checked("delete", "storageclass", STORAGE_CLASS)
+        listing = json.loads(self._kubectl_checked("get", "pv", "-l", f"{POOL_LABEL}=local", "-o", "json").stdout)
+        phases = {pv["metadata"]["name"]: pv.get("status", {}).get("phase") for pv in listing["items"]}
+        missing: list[int] = []
+        for index in range(POOL_SIZE):
+            name = f"deployproof-pv-{index}"
+            if phases.get(name) in ("Released", "Failed"):
+                say(f"recycling {name} (its claim was deleted)")
+                self._kubectl_checked("delete", "pv", name, "--wait=true")
+                run(["docker", "exec", node, "rm", "-rf", f"{LOCAL_VOLUME_ROOT}/pv-{index}"], quiet=True)
+                missing.append(index)
+            elif name not in phases:
+                missing.append(index)
+        if missing:
+            folders = [f"{LOCAL_VOLUME_ROOT}/pv-{index}" for index in missing]
+            run(["docker", "exec", node, "mkdir", "-p", *folders], quiet=True)
+            run(["docker", "exec", node, "chmod", "0777", *folders], quiet=True)
+        manifests = local_volume_manifests(node, missing, storage_class=provisioner != LOCAL_PROVISIONER)
+        if manifests["items"]:
+            run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "apply", "-f", "-"], input=json.dumps(manifests), quiet=True,
+                fix=f"inspect the cluster: {self.kubectl_bin} --kubeconfig {self._kubeconfig} get storageclass,pv")
+
+    def _kubectl_checked(self, *args: str):
+        return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], quiet=True)
 
     def _kubectl(self, *args: str):
         return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], check=False, quiet=True)
