@@ -4,7 +4,7 @@ Offline by construction: kind is our build (kind_node/kindbin.py, or one on PATH
 ours (kind_node/nodeimage.py: every image it runs is preloaded), kubectl is the embedded build's. The
 cluster: one control-plane node, kubeadm patches that name our etcd/CoreDNS images and keep the kubelet
 on cgroup v1 hosts, NodePorts mapped to 127.0.0.1 with extraPortMappings, metrics-server applied from
-the node's manifests, images loaded with `kind load docker-image`. Storage: the default StorageClass
+the node's manifests, images loaded like `kind load docker-image` (load_images says how they differ). Storage: the default StorageClass
 `standard` is a pool of local PersistentVolumes over world-writable folders inside the node container
 (local_volume_manifests), as in the embedded cluster, because the host-path provisioner's root-owned
 folders cannot be written by the chart's non-root database.
@@ -29,7 +29,7 @@ from .. import versions
 from ..errors import DeployProofError, PrerequisiteError
 from ..paths import state_dir
 from ..progress import say, step
-from ..runner import run
+from ..runner import run, run_pipe
 from ..waits import poll_until
 from .base import ClusterInfo, Provider
 
@@ -42,6 +42,7 @@ HOST_PORTS_ENV = "DEPLOYPROOF_KIND_HOST_PORTS"
 # Local volumes live in the node container's /var (a docker volume kind gives every node), deleted with it.
 LOCAL_VOLUME_ROOT = "/var/local-volumes"
 LOCAL_PROVISIONER = "kubernetes.io/no-provisioner"
+NODE_SNAPSHOTTER = "overlayfs"  # the node's containerd (dockerfiles/kind-node/files/etc/containerd/config.toml)
 POOL_LABEL = "deployproof/pool"
 BUILD_FIX = "build it: .venv/bin/python -m deployproof.providers.kind_node (kind + node image, cached)"
 
@@ -339,10 +340,16 @@ class KindProvider(Provider):
         return f"kind-{self.cluster_name}"
 
     def load_images(self, tags: list[str]) -> None:
-        cluster = self._cluster()
+        """`docker save | ctr import` into the node's containerd: what `kind load docker-image` does, minus its
+        `--digests`. Those extra `import-<date>@sha256:<manifest>` names become the image's repo digest, which
+        the kubelet then reports as the pod's imageID instead of the image ID docker built (measured: SC-1's
+        "runs the images just built" check failed on it); without them the imageID is the built image's ID."""
         for tag in tags:
-            with step(f"kind load docker-image {tag}"):
-                cluster.load_docker_image(tag)
+            with step(f"load {tag} into the kind node"):
+                run_pipe(["docker", "save", tag],
+                         ["docker", "exec", "-i", self._node_container(), "ctr", "--namespace=k8s.io", "images", "import",
+                          "--all-platforms", f"--snapshotter={NODE_SNAPSHOTTER}", "-"],
+                         fix=f"is the image present (docker image ls {tag}) and the node running (docker ps)?")
 
     def node_port_url(self, node_port: int) -> str:
         if node_port not in self.node_ports:
