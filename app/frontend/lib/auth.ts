@@ -62,6 +62,10 @@ export async function tokenForRequest(headers: Headers): Promise<string | null> 
   } catch (err) {
     const status = (err as { statusCode?: number })?.statusCode;
     if (status !== 401) throw err;
+    // Better Auth's session middleware turns any failure to read the session into 401, a database that does not
+    // answer included: the caller would be proxied without a token and look signed out. getSession itself
+    // throws when the store fails (and answers null for no session), so ask it before calling the cookie dead.
+    await getAuth().api.getSession({ headers: new Headers({ cookie }) });
   }
   if (TOKEN_CACHE_MS > 0) {
     if (token) {

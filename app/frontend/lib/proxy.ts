@@ -80,7 +80,8 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
       if (token) headers.set("authorization", `Bearer ${token}`);
     } catch (err) {
       console.error("[proxy] could not get a token for the session:", err);
-      return jsonError(503, "auth_unavailable", `could not read the session: ${describeFetchError(err)}`);
+      return jsonError(503, "auth_unavailable", `could not read the session: ${describeFetchError(err)}`,
+        { retry_after_seconds: BACKEND_RETRY_AFTER_S }, { "retry-after": String(BACKEND_RETRY_AFTER_S) });
     }
   }
 

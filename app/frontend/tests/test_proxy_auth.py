@@ -285,3 +285,80 @@ def test_reserved_api_paths_are_not_proxied(fe):
     for path in ("/api/auth", "/api/health/x", "/api/backend-health/x"):
         r = httpx.get(f"{fe.url}{path}")
         assert r.status_code == 404, (path, r.status_code, r.text)
+
+
+class CuttableRelay:
+    """A TCP relay to PostgreSQL that can be cut: the database, as the frontend sees it, stops answering."""
+
+    def __init__(self, target_port: int) -> None:
+        import socket
+
+        self.target_port = target_port
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self.open: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            if self.cut.is_set():
+                client.close()
+                continue
+            upstream = socket.create_connection(("127.0.0.1", self.target_port))
+            self.open += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source, sink) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for s in (source, sink):
+                try:
+                    s.close()
+                except OSError:
+                    pass
+
+    def sever(self) -> None:
+        self.cut.set()
+        for s in self.open:
+            try:
+                s.close()
+            except OSError:
+                pass
+
+
+def test_a_session_cookie_during_a_database_outage_is_503_with_retry_after_not_401(app_dir, env_db, logdir):
+    """Better Auth reads a failed session lookup as "no session": the proxy must not forward a signed-in browser
+    without a token (the backend's 401 would sign it out) but answer 503 + Retry-After, as for no backend."""
+    db, _ = env_db
+    database_port = int(db.rsplit(":", 1)[1].split("/", 1)[0])
+    relay = CuttableRelay(database_port)
+    backend_port = free_port()
+    env = {**frontend_env(db.replace(f":{database_port}/", f":{relay.port}/"), free_port(), f"http://127.0.0.1:{backend_port}"),
+           "AUTH_TOKEN_CACHE_SECONDS": "0"}
+    with start_frontend(app_dir, env, logdir) as frontend, echo_backend(backend_port):
+        client, user = sign_up(frontend.url, "Edsger")
+        assert client.get(f"/api/{user['id']}/tasks").status_code == 200
+        relay.sever()
+        response = client.get(f"/api/{user['id']}/tasks", timeout=60)
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "5" and response.headers["content-type"].startswith("application/json")
+        body = response.json()
+        assert body["error"] == "auth_unavailable" and body["reason"] and body["retry_after_seconds"] == 5
+        # A cookie that names no session is still no session: proxied without a token (the backend says 401).
+        relay.cut.clear()
+        stranger = httpx.get(f"{frontend.url}/api/{user['id']}/tasks", cookies={"better-auth.session_token": "forged.value"},
+                             timeout=60)
+        assert stranger.status_code == 200 and "authorization" not in stranger.json()["headers"], stranger.text
