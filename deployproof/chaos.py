@@ -26,9 +26,16 @@ class Component:
     selector: str
 
 
+# app.kubernetes.io/component of each workload's pods (the charts' selectorLabels): without it a selector
+# also matches the release's helm test and migration pods, which share the name and instance labels.
+WORKLOAD_COMPONENT = {"backend": "api", "frontend": "web", "database": "database"}
+
+
 def component(release_name: str, name: str) -> Component:
     kind = "StatefulSet" if name == "database" else "Deployment"
-    return Component(name, kind, f"{release_name}-{name}", f"app.kubernetes.io/instance={release_name},app.kubernetes.io/name={name}")
+    selector = (f"app.kubernetes.io/instance={release_name},app.kubernetes.io/name={name},"
+                f"app.kubernetes.io/component={WORKLOAD_COMPONENT[name]}")
+    return Component(name, kind, f"{release_name}-{name}", selector)
 
 
 def is_ready(pod: Any) -> bool:

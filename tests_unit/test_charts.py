@@ -569,3 +569,21 @@ def test_schema_types_every_value_and_refuses_unknown_keys(chart: str) -> None:
     walk(values, schema, "")
     assert not untyped, f"{chart}: values without a type in values.schema.json: {untyped}"
     assert not open_objects, f"{chart}: objects that accept unknown keys: {open_objects}"
+
+
+def test_chaos_selectors_are_the_workloads_own_and_miss_test_and_migration_pods(umbrella: str) -> None:
+    """The resilience tests find a workload's pods by deployproof.chaos selectors: exactly its pods, never the
+    release's helm test or migration pods, which share its name and instance labels."""
+    from deployproof import chaos
+
+    objects = charts.template(umbrella, [charts.values_file("embedded")], release=RELEASE)
+    pod_labels = [o["metadata"].get("labels", {}) for o in objects if o["kind"] == "Pod"]
+    pod_labels += [o["spec"]["template"]["metadata"]["labels"] for o in objects if o["kind"] == "Job"]
+    assert pod_labels, "expected the helm test pods and migration jobs in the rendering"
+    for name in ("backend", "frontend", "database"):
+        part = chaos.component(RELEASE, name)
+        wanted = dict(pair.split("=", 1) for pair in part.selector.split(","))
+        workload = next(o for o in objects if o["kind"] == part.kind and o["metadata"]["name"] == part.workload)
+        assert workload["spec"]["selector"]["matchLabels"] == wanted
+        strays = [labels for labels in pod_labels if all(labels.get(k) == v for k, v in wanted.items())]
+        assert not strays, f"{name}: the selector also matches {strays}"
