@@ -65,7 +65,14 @@ export async function tokenForRequest(headers: Headers): Promise<string | null> 
     // Better Auth's session middleware turns any failure to read the session into 401, a database that does not
     // answer included: the caller would be proxied without a token and look signed out. getSession itself
     // throws when the store fails (and answers null for no session), so ask it before calling the cookie dead.
-    await getAuth().api.getSession({ headers: new Headers({ cookie }) });
+    const session = await getAuth().api.getSession({ headers: new Headers({ cookie }) });
+    if (session) {
+      // The store answers again and the session is valid: the 401 was the outage ending. One more try; a
+      // valid session that still gets no token is the store's failure (the proxy's 503), never "signed out".
+      const again = await getAuth().api.getToken({ headers: new Headers({ cookie }) });
+      token = again?.token ?? null;
+      if (!token) throw new Error("the session is valid but no token could be issued");
+    }
   }
   if (TOKEN_CACHE_MS > 0) {
     if (token) {
