@@ -16,14 +16,14 @@ from . import analyzers, assistants, rightsizing
 from .assistants import Answer
 from .detect import Detection
 from .diagnose import Diagnosis, diagnose
-from .findings import Finding, count_by_severity, letter_grade
+from .findings import Finding, GradedFindings
 
 USED = "used"
 FALLBACK = "fallback ran"
 
 
 @dataclass
-class ToolRecord:
+class ToolRecord(GradedFindings):
     tool: str
     task: str
     detection: Detection
@@ -34,14 +34,6 @@ class ToolRecord:
     findings: list[Finding] = field(default_factory=list)
     analyzer_runs: list[analyzers.AnalyzerRun] = field(default_factory=list)
     figures: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_by_severity(self.findings)
-
-    @property
-    def grade(self) -> str:
-        return letter_grade(self.findings)
 
     @property
     def recorded(self) -> bool:

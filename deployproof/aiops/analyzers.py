@@ -19,7 +19,7 @@ from .. import charts, versions
 from ..errors import CommandError
 from ..runner import run
 from . import toolcache
-from .findings import Finding, count_by_severity, letter_grade
+from .findings import Finding, GradedFindings
 from .severity import grade
 
 REPO = Path(__file__).resolve().parents[2]
@@ -27,7 +27,7 @@ DOCKERFILES = REPO / "dockerfiles"
 
 
 @dataclass
-class AnalyzerRun:
+class AnalyzerRun(GradedFindings):
     tool: str  # checkov-dockerfile, checkov-kubernetes, kube-score
     version: str
     subject: str  # what was analyzed
@@ -37,14 +37,6 @@ class AnalyzerRun:
     findings: list[Finding] = field(default_factory=list)
     reported_failed: int | None = None  # failed checks by the tool's own summary (checkov), to check our parsing against
     subjects: list[str] = field(default_factory=list)  # every file or object the tool reported on (passed or failed)
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return count_by_severity(self.findings)
-
-    @property
-    def grade(self) -> str:
-        return letter_grade(self.findings)
 
     @property
     def parsed_all(self) -> bool:

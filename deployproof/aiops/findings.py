@@ -56,3 +56,17 @@ def letter_grade(findings: list[Finding]) -> str:
 
 def sort_findings(findings: list[Finding]) -> list[Finding]:
     return sorted(findings, key=lambda f: (severity_rank(f.severity), f.target, f.check_id))
+
+
+class GradedFindings:
+    """Counts per severity and a letter grade over `self.findings`, for the records that hold findings."""
+
+    findings: list[Finding]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        return count_by_severity(self.findings)
+
+    @property
+    def grade(self) -> str:
+        return letter_grade(self.findings)
