@@ -12,4 +12,5 @@ pytest_plugins = [
     "fixtures.app",
     "fixtures.resilience",
     "fixtures.hardening",
+    "fixtures.netpol",
 ]

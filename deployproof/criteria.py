@@ -43,6 +43,7 @@ _AIOPS = "tests_deploy/test_aiops.py::"
 _HOSTILE = "tests_functional/test_hostile_input.py::"
 _LIMIT = "tests_functional/test_rate_limit.py::"
 _UNAVAILABLE = "tests_resilience/test_backend_unavailable.py::"
+_NETPOL = "tests_deploy/test_network_policies.py::"
 
 _LIST = (
     Criterion("CLUSTER", "the cluster itself: a real, conformant Kubernetes under the app", (
@@ -130,6 +131,16 @@ _LIST = (
             _UNAVAILABLE + "test_rollout_with_no_backend_ready_gets_503_with_retry_after_never_502")),
         Claim("a burst of 50 sign-ups: all succeed, 0 restarts, 0 OOM kills",
               (_LIMIT + "test_fifty_simultaneous_sign_ups_all_succeed_without_restarts_or_oom_kills",)),
+    )),
+    Criterion("NETPOL", "NetworkPolicies enforced: only the app's own pods reach the backend and the database (real TCP connections)", (
+        Claim("the cluster enforces NetworkPolicies: a deny-all policy cuts a connection that worked (else unproven)",
+              (_NETPOL + "test_a_deny_all_policy_cuts_a_connection_that_worked",)),
+        Claim("the database admits the backend and the frontend, refuses a stranger pod of its namespace",
+              (_NETPOL + "test_database_admits_the_backend_and_the_frontend_and_refuses_a_stranger",)),
+        Claim("the backend admits the frontend, refuses a stranger pod of its namespace",
+              (_NETPOL + "test_backend_admits_the_frontend_and_refuses_a_stranger",)),
+        Claim("a pod of another namespace reaches the frontend but neither the backend nor the database",
+              (_NETPOL + "test_another_namespace_reaches_the_frontend_but_neither_the_backend_nor_the_database",)),
     )),
 )
 
