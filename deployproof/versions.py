@@ -94,6 +94,9 @@ KIND_MODULE = "sigs.k8s.io/kind"
 # kind's NetworkPolicy agent (kindnetd's own module is not served; we run Debian's bridge plugin + this).
 KUBE_NETWORK_POLICIES = "v0.8.0"
 KUBE_NETWORK_POLICIES_MODULE = "sigs.k8s.io/kube-network-policies"
+NETWORK_POLICIES_IMAGE = f"deployproof/kube-network-policies:{KUBE_NETWORK_POLICIES}"  # the embedded cluster's add-on
+# Test-cluster setting: how long the controller-manager waits before marking a silent node NotReady.
+KIND_NODE_MONITOR_GRACE = "20s"
 # The pause image kubeadm of versions.KUBERNETES names (containerd's sandbox_image in the node).
 KIND_PAUSE_VERSION = "3.10.1"
 # Kubelet settings of the node on cgroup v1: Kubernetes >= 1.35 refuses v1 unless told otherwise;

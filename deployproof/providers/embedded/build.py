@@ -52,6 +52,8 @@ def components(kubernetes_version: str = versions.KUBERNETES) -> tuple[Component
         Component("metrics-server", versions.METRICS_SERVER, ("metrics-server",)),
         Component("helm", versions.HELM, ("helm",)),
         Component("crictl", versions.CRICTL, ("crictl",)),
+        # The NetworkPolicy agent (kind's): the embedded cluster and the kind node both run it.
+        Component("kube-network-policies", versions.KUBE_NETWORK_POLICIES, ("netpol",)),
     )
 
 
@@ -284,6 +286,11 @@ def _build_crictl(component: Component, work: Path, out: Path) -> None:
                    ldflags=f"-s -w -X {mod}/pkg/version.Version={component.version}")
 
 
+def _build_network_policies(component: Component, work: Path, out: Path) -> None:
+    mod = versions.KUBE_NETWORK_POLICIES_MODULE
+    _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd"])
+
+
 _BUILDERS = {
     "kubernetes": _build_kubernetes,
     "containerd": _build_containerd,
@@ -292,4 +299,5 @@ _BUILDERS = {
     "metrics-server": _build_metrics_server,
     "helm": _build_helm,
     "crictl": _build_crictl,
+    "kube-network-policies": _build_network_policies,
 }

@@ -72,7 +72,7 @@ def prepare(layout: Layout, net: Network) -> None:
             target.mkdir(exist_ok=True)
             run(["mount", "-t", "cgroup", "-o", subsystem, subsystem, str(target)])
     _ensure_dummy_interface(changes, net)
-    _ensure_forward_chain(changes, net)
+    _ensure_filter_chains(changes, net)
 
 
 def _chains() -> list[str]:
@@ -96,18 +96,36 @@ def _ensure_dummy_interface(changes: HostChanges, net: Network) -> None:
     run(["ip", "link", "set", net.node_interface, "up"], quiet=True)
 
 
-def _ensure_forward_chain(changes: HostChanges, net: Network) -> None:
-    """Accept forwarding for pod traffic: dockerd sets the FORWARD policy to DROP."""
-    chain = net.forward_chain
-    if chain not in changes.data["chains"]:
-        changes.data["chains"].append(chain)
-        changes.save()
-    if run(["iptables", "-w", "-n", "-L", chain], check=False, quiet=True).returncode != 0:
-        run(["iptables", "-w", "-N", chain], quiet=True)
-        run(["iptables", "-w", "-A", chain, "-s", net.pod_cidr, "-j", "ACCEPT"], quiet=True)
-        run(["iptables", "-w", "-A", chain, "-d", net.pod_cidr, "-j", "ACCEPT"], quiet=True)
-    if run(["iptables", "-w", "-C", "FORWARD", "-j", chain], check=False, quiet=True).returncode != 0:
-        run(["iptables", "-w", "-I", "FORWARD", "1", "-j", chain], quiet=True)
+def _ensure_filter_chains(changes: HostChanges, net: Network) -> None:
+    """Our filter chains, rebuilt on every bring-up:
+
+    - a Service address that kube-proxy did not translate (no endpoint yet, or kube-proxy between its nat and
+      filter updates) is refused here, in FORWARD (pods) and OUTPUT (host-network pods): it would otherwise
+      follow the default route off the host (measured: a 404 from whatever answered on the network, passed to
+      a client as the backend's answer);
+    - new pod connections go to the NetworkPolicy agent's queue (this kernel lacks nftables' queue expression,
+      which the agent's own rules need; xtables' NFQUEUE reaches the same queue, and --queue-bypass lets
+      traffic through while no agent listens);
+    - the rest of pod traffic is accepted: dockerd sets the FORWARD policy to DROP.
+    """
+    queue = ["-m", "conntrack", "--ctstate", "NEW", "-j", "NFQUEUE", "--queue-num", str(net.policy_queue), "--queue-bypass"]
+    untranslated = ["-d", net.service_cidr, "-j", "REJECT", "--reject-with", "icmp-port-unreachable"]
+    rules = {
+        (net.forward_chain, "FORWARD"): [untranslated, ["-s", net.pod_cidr, *queue], ["-d", net.pod_cidr, *queue],
+                                         ["-s", net.pod_cidr, "-j", "ACCEPT"], ["-d", net.pod_cidr, "-j", "ACCEPT"]],
+        (net.output_chain, "OUTPUT"): [untranslated],
+    }
+    for (chain, parent), chain_rules in rules.items():
+        if chain not in changes.data["chains"]:
+            changes.data["chains"].append(chain)
+            changes.save()
+        if run(["iptables", "-w", "-n", "-L", chain], check=False, quiet=True).returncode != 0:
+            run(["iptables", "-w", "-N", chain], quiet=True)
+        run(["iptables", "-w", "-F", chain], quiet=True)
+        for rule in chain_rules:
+            run(["iptables", "-w", "-A", chain, *rule], quiet=True)
+        if run(["iptables", "-w", "-C", parent, "-j", chain], check=False, quiet=True).returncode != 0:
+            run(["iptables", "-w", "-I", parent, "1", "-j", chain], quiet=True)
 
 
 def restore(layout: Layout, net: Network) -> list[str]:
@@ -117,8 +135,9 @@ def restore(layout: Layout, net: Network) -> list[str]:
     for chain in changes.data["chains"]:
         # A few attempts: another program's concurrent iptables-nft change can make one fail.
         for _ in range(3):
-            while run(["iptables", "-w", "-D", "FORWARD", "-j", chain], check=False, quiet=True).returncode == 0:
-                pass  # every jump into it, however many
+            for parent in ("FORWARD", "OUTPUT"):
+                while run(["iptables", "-w", "-D", parent, "-j", chain], check=False, quiet=True).returncode == 0:
+                    pass  # every jump into it, however many
             run(["iptables", "-w", "-F", chain], check=False, quiet=True)
             if run(["iptables", "-w", "-X", chain], check=False, quiet=True).returncode == 0:
                 break

@@ -26,6 +26,9 @@ class Network:
     dns_ip: str = "10.96.0.10"
     cluster_domain: str = "cluster.local"
     forward_chain: str = "DEPLOYPROOF-FORWARD"
+    output_chain: str = "DEPLOYPROOF-OUTPUT"
+    # The NetworkPolicy agent's queue: new pod connections are queued here and judged by kube-network-policies.
+    policy_queue: int = 98
     cni_network: str = "deployproof"  # the CNI network's name; the bridge plugin tags its iptables rules with it
 
 

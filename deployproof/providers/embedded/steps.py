@@ -229,6 +229,7 @@ def _apply_addon(ctx: StepContext, name: str) -> None:
     manifest = template.substitute(
         cluster_domain=ctx.net.cluster_domain, dns_ip=ctx.net.dns_ip,
         coredns_image=f"docker.io/{versions.COREDNS_IMAGE}", metrics_server_image=f"docker.io/{versions.METRICS_SERVER_IMAGE}",
+        network_policies_image=f"docker.io/{versions.NETWORK_POLICIES_IMAGE}",
     )
     ctx.kubectl("apply", "-f", "-", input=manifest)
 
@@ -250,6 +251,12 @@ def install_metrics_server(ctx: StepContext) -> None:
     poll_until(api_available, description="metrics API (APIService v1beta1.metrics.k8s.io) Available", timeout=120)
 
 
+def install_network_policies(ctx: StepContext) -> None:
+    """NetworkPolicies enforced, as on a real cluster (the chart ships policies; NETPOL proves them)."""
+    _apply_addon(ctx, "network-policies")
+    ctx.kubectl("-n", "kube-system", "rollout", "status", "daemonset/kube-network-policies", "--timeout=180s")
+
+
 BRING_UP: list[tuple[str, Callable[[StepContext], None]]] = [
     ("check ports", check_ports),
     ("build components (cached by version)", build_components),
@@ -266,6 +273,7 @@ BRING_UP: list[tuple[str, Callable[[StepContext], None]]] = [
     ("start kube-proxy", start_kube_proxy),
     ("install CoreDNS", install_coredns),
     ("install metrics-server", install_metrics_server),
+    ("install the NetworkPolicy agent", install_network_policies),
     ("provide local persistent volumes", storage.ensure_volumes),
 ]
 

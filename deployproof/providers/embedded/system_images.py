@@ -1,4 +1,4 @@
-"""Images the embedded cluster itself needs (pause, CoreDNS, metrics-server), built locally.
+"""Images the embedded cluster itself needs (pause, CoreDNS, metrics-server, the NetworkPolicy agent), built locally.
 
 No registry can be reached, so each is a FROM-scratch image around a static binary
 built from source, then imported into containerd's k8s.io namespace (the only one
@@ -38,6 +38,7 @@ SYSTEM_IMAGES = (
     (versions.PAUSE_IMAGE, "pause", 65535),
     (versions.COREDNS_IMAGE, "coredns", 65532),
     (versions.METRICS_SERVER_IMAGE, "metrics-server", 65534),
+    (versions.NETWORK_POLICIES_IMAGE, "netpol", 0),  # programs the host's nftables: root, privileged
 )
 
 

@@ -134,6 +134,17 @@ def _remove_network(ctx: StepContext, problems: list[str]) -> None:
         run(["ip", "link", "del", veth], check=False, quiet=True)
     run(["ip", "link", "del", net.bridge], check=False, quiet=True)
     _remove_iptables_chains(ctx, problems)
+    # The NetworkPolicy agent removes its table when stopped; a crashed run's is removed here.
+    for table in NFT_TABLES:
+        if _nft_table_exists(table):
+            run(["nft", "delete", "table", "inet", table], check=False, quiet=True)
+
+
+NFT_TABLES = ("kube-network-policies", "kube-network-policies-dnscache")
+
+
+def _nft_table_exists(table: str) -> bool:
+    return bool(shutil.which("nft")) and run(["nft", "list", "table", "inet", table], check=False, quiet=True).returncode == 0
 
 
 def _our_chains(rules: list[str], preexisting: set[str], table: str, network: str) -> set[str]:
@@ -239,8 +250,10 @@ def leftovers(cluster: Placed) -> list[str]:
     for table in ("filter", "nat", "mangle"):
         rules = run(["iptables", "-w", "-t", table, "-S"], check=False, quiet=True).stdout.splitlines()
         chains = _our_chains(rules, set(), table, cluster.net.cni_network)
-        chains |= {line.split()[1] for line in rules if line.startswith(f"-N {cluster.net.forward_chain}")}
+        chains |= {line.split()[1] for line in rules
+                   if line.startswith((f"-N {cluster.net.forward_chain}", f"-N {cluster.net.output_chain}"))}
         found += [f"iptables {table}/{c}" for c in sorted(chains)]
+    found += [f"nftables inet/{t}" for t in NFT_TABLES if _nft_table_exists(t)]
     for iface in (cluster.net.bridge, cluster.net.node_interface):
         if run(["ip", "link", "show", iface], check=False, quiet=True).returncode == 0:
             found.append(f"interface {iface}")

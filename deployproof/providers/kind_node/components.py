@@ -4,12 +4,11 @@
   wrapper module that maps the staging modules to their published tags (as the embedded build does);
 - CoreDNS with the plugins kubeadm's Corefile names (the embedded build leaves out forward,
   prometheus and loop, which kubeadm's CoreDNS config uses), in CoreDNS's own directive order;
-- kube-network-policies (kind's NetworkPolicy agent) at versions.KUBE_NETWORK_POLICIES;
 - pause, from the project's own source in dockerfiles/pause.
 
 Each lands in <cache>/bin/kind-node-<name>-<version>-<go>/ with a .complete marker, like the
 embedded components; the rest (kubelet, kubectl, kube-apiserver…, containerd, crictl, etcd,
-metrics-server) comes from the embedded build (deployproof/providers/embedded/build.py).
+metrics-server, kube-network-policies) comes from the embedded build (deployproof/providers/embedded/build.py).
 """
 
 from __future__ import annotations
@@ -127,13 +126,6 @@ def _build_coredns(component: NodeComponent, work: Path, out: Path) -> None:
               module_lines=["module deployproof.local/coredns-kind-build", "go 1.24.0", f"require {module} {component.version}"])
 
 
-def _build_network_policies(component: NodeComponent, work: Path, out: Path) -> None:
-    module = versions.KUBE_NETWORK_POLICIES_MODULE
-    _go_build(work, out, label="kube-network-policies", package=f"{module}/cmd",
-              module_lines=["module deployproof.local/kube-network-policies-build", "go 1.24.0",
-                            f"require {module} {component.version}"])
-
-
 def _build_pause(component: NodeComponent, work: Path, out: Path) -> None:
     run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out), "."], cwd=PAUSE_SOURCE, env=go_env())
 
@@ -141,6 +133,5 @@ def _build_pause(component: NodeComponent, work: Path, out: Path) -> None:
 NODE_COMPONENTS = (
     NodeComponent("kubeadm", versions.KUBERNETES, "kubeadm", _build_kubeadm),
     NodeComponent("coredns", versions.COREDNS, "coredns", _build_coredns),
-    NodeComponent("kube-network-policies", versions.KUBE_NETWORK_POLICIES, "netpol", _build_network_policies),
     NodeComponent("pause", versions.KIND_PAUSE_VERSION, "pause", _build_pause),
 )

@@ -38,7 +38,7 @@ MANIFESTS = images.KIND_DOCKERFILES / "manifests"
 # Binaries of the embedded build the node needs (name → where they go in the node context).
 NODE_BINARIES = {"containerd": "bin", "containerd-shim-runc-v2": "bin", "ctr": "bin", "crictl": "bin",
                  "kubelet": "kube", "kubectl": "kube"}
-IMAGE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd", "metrics-server")
+IMAGE_BINARIES = ("kube-apiserver", "kube-controller-manager", "kube-scheduler", "kube-proxy", "etcd", "metrics-server", "netpol")
 
 
 def _tree(root: Path, prefix: str) -> dict[str, Path]:
@@ -85,7 +85,6 @@ def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, fl
 
     client = client or ensure_docker()
     binaries = {**embedded_binaries(), **components.ensure_components(timings)}
-    binaries["netpol"] = binaries.pop("kube-network-policies")
     debian = baseimages.ensure_debian_rootfs(client)
 
     base_context = BuildContext(
