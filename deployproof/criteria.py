@@ -2,8 +2,8 @@
 
 This map, not the tests' markers, decides what a verdict needs. A test is named by its file and
 function (`tests_deploy/test_deployment.py::test_service_types`); every parametrized case of it
-must pass. A claim may hold only on some providers (the embedded cluster's own lifecycle):
-elsewhere it is not required. tests_unit/test_criteria.py checks that every named test exists.
+must pass. A claim may hold only on some providers (the embedded cluster's own lifecycle), or only
+on a cluster of several nodes (losing one): elsewhere it is not required. tests_unit/test_criteria.py checks that every named test exists.
 """
 
 from __future__ import annotations
@@ -16,8 +16,11 @@ class Claim:
     text: str
     tests: tuple[str, ...]
     providers: tuple[str, ...] | None = None  # None: required on every provider
+    multi_node: bool = False  # required only on a cluster of two nodes or more
 
-    def required_on(self, provider: str | None) -> bool:
+    def required_on(self, provider: str | None, nodes: int | None = None) -> bool:
+        if self.multi_node and nodes is not None and nodes < 2:
+            return False
         return self.providers is None or provider is None or provider in self.providers
 
 
@@ -27,10 +30,11 @@ class Criterion:
     description: str
     claims: tuple[Claim, ...]
 
-    def required_tests(self, provider: str | None = None) -> tuple[str, ...]:
+    def required_tests(self, provider: str | None = None, nodes: int | None = None) -> tuple[str, ...]:
+        """The tests this criterion needs on `provider` with `nodes` nodes (None: unknown, so everything)."""
         tests: list[str] = []
         for claim in self.claims:
-            if claim.required_on(provider):
+            if claim.required_on(provider, nodes):
                 tests.extend(t for t in claim.tests if t not in tests)
         return tuple(tests)
 

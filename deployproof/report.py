@@ -60,9 +60,9 @@ class CriterionResult:
         return merged
 
 
-def judge(criterion: Criterion, records: list[TestRecord], provider: str | None) -> CriterionResult:
+def judge(criterion: Criterion, records: list[TestRecord], provider: str | None, nodes: int | None = None) -> CriterionResult:
     """The verdict of one criterion from the records of its required tests."""
-    required = criterion.required_tests(provider)
+    required = criterion.required_tests(provider, nodes)
     by_key: dict[str, list[TestRecord]] = {}
     for record in records:
         by_key.setdefault(record.key, []).append(record)
@@ -101,6 +101,12 @@ class Report:
         self.settings = settings or []
         self.provider: str | None = None  # the resolved provider, once known (some claims are per provider)
 
+    @property
+    def nodes(self) -> int | None:
+        """Nodes of the cluster the run used (some claims need several), once known."""
+        text = self.context.get("nodes", "")
+        return int(text) if str(text).isdigit() else None
+
     def record(self, nodeid: str, key: str, phase: str, outcome: str, duration_s: float = 0.0,
                figures: dict | None = None, message: str = "") -> None:
         record = self.records.setdefault(nodeid, TestRecord(nodeid, key))
@@ -113,7 +119,7 @@ class Report:
 
     def results(self) -> list[CriterionResult]:
         records = list(self.records.values())
-        return [judge(criterion, records, self.provider) for criterion in CRITERIA.values()]
+        return [judge(criterion, records, self.provider, self.nodes) for criterion in CRITERIA.values()]
 
     def in_scope(self) -> list[CriterionResult]:
         return [r for r in self.results() if r.criterion in self.scope]

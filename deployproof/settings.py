@@ -20,6 +20,7 @@ from .errors import UsageError
 
 PROVIDERS = ("auto", "embedded", "minikube", "kind", "existing")
 KEEP_CHOICES = ("always", "on-failure", "never")
+KIND_NODES = ("1", "3")
 IMAGE_BASES = ("local", "official")
 APP_IMAGES = ("backend", "frontend", "database")
 ALL_CRITERIA = "all"
@@ -62,6 +63,12 @@ def _images(text: str) -> dict[str, str]:
     if missing:
         raise ValueError(f"missing {', '.join(missing)}: give backend=IMAGE,frontend=IMAGE,database=IMAGE")
     return images
+
+
+def _kind_nodes(text: str) -> int:
+    if text.strip() not in KIND_NODES:
+        raise ValueError(f"not one of {', '.join(KIND_NODES)} (one node, or a control plane and two workers)")
+    return int(text)
 
 
 def _criteria(text: str) -> tuple[str, ...]:
@@ -125,6 +132,9 @@ FIELDS: tuple[Field, ...] = (
     Field("kubernetes_version", "--kubernetes-version", "DEPLOYPROOF_KUBERNETES_VERSION", versions.KUBERNETES,
           "Kubernetes release of the embedded cluster and the kind/minikube nodes: "
           f"{', '.join(versions.SUPPORTED_KUBERNETES)}, or a minor such as 1.36", parse=versions.supported_kubernetes),
+    Field("kind_nodes", "--kind-nodes", "DEPLOYPROOF_KIND_NODES", "1",
+          "nodes of a kind cluster: 1, or 3 (a control plane and two workers: replicas spread, node loss tested)",
+          parse=_kind_nodes),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -147,6 +157,7 @@ class Settings:
     deploy_timeout: int = 600
     criteria: tuple[str, ...] = field(default_factory=_criteria_ids)
     kubernetes_version: str = versions.KUBERNETES  # one of versions.SUPPORTED_KUBERNETES
+    kind_nodes: int = 1
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -42,9 +42,9 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     supported), so a run proves the release it names — a running cluster of another release is replaced.
     A bare name (`deployproof cluster down`) takes whatever release runs.
     """
-    kubernetes_version = None
+    kubernetes_version, kind_nodes = None, 1
     if not isinstance(choice, str):
-        kubernetes_version = choice.kubernetes_version
+        kubernetes_version, kind_nodes = choice.kubernetes_version, choice.kind_nodes
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
@@ -58,7 +58,7 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     if resolved == "kind":
         from .kind import KindProvider
 
-        return KindProvider()
+        return KindProvider(nodes=kind_nodes)
     from .existing import ExistingProvider
 
     path = kubeconfig

@@ -58,6 +58,14 @@ class Provider(abc.ABC):
     def describe(self) -> ClusterInfo:
         """Provider name, kubeconfig, context and details such as versions."""
 
+    def stop_node(self, node: str) -> None:
+        """Stop node `node` as a lost machine would stop (power cut: no drain, no goodbye)."""
+        raise NotImplementedError(f"the {self.name} provider cannot stop a node")
+
+    def start_node(self, node: str) -> None:
+        """Start a node stopped by stop_node again."""
+        raise NotImplementedError(f"the {self.name} provider cannot start a node")
+
     def status(self) -> dict:
         """A short health summary (default: the description)."""
         info = self.describe()

@@ -1,4 +1,5 @@
-"""The kind provider: a one-node kind cluster from our own node image, driven through pytest-kind.
+"""The kind provider: a kind cluster of one node, or three (a control plane and two workers), from our own
+node image, driven through pytest-kind.
 
 Offline by construction: kind is our build (kind_node/kindbin.py, or one on PATH), the node image is
 ours (kind_node/nodeimage.py: every image it runs is preloaded), kubectl is the embedded build's. The
@@ -54,9 +55,10 @@ def registry_mirror_patch(registry: str, endpoint: str) -> str:
 
 
 def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[str, ...] = (),
-                host_ports: dict[int, int] | None = None) -> dict:
-    """A one-node kind config: NodePorts on 127.0.0.1 (each on the same host port unless `host_ports`
-    maps it elsewhere), our kubeadm patches, optional containerd patches."""
+                host_ports: dict[int, int] | None = None, workers: int = 0) -> dict:
+    """A kind config: the control-plane node with the NodePorts on 127.0.0.1 (each on the same host port
+    unless `host_ports` maps it elsewhere; kube-proxy forwards them to pods on any node), `workers` worker
+    nodes, our kubeadm patches, optional containerd patches."""
     from .kind_node.images import kubeadm_patches
 
     host_ports = host_ports or {}
@@ -69,7 +71,7 @@ def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[st
                 {"containerPort": port, "hostPort": host_ports.get(port, port), "listenAddress": "127.0.0.1", "protocol": "TCP"}
                 for port in node_ports
             ],
-        }],
+        }] + [{"role": "worker"} for _ in range(workers)],
         "kubeadmConfigPatches": kubeadm_patches(),
     }
     if containerd_config_patches:
@@ -121,8 +123,9 @@ class KindProvider(Provider):
 
     def __init__(self, cluster_name: str = "deployproof", node_ports: tuple[int, ...] = DEFAULT_NODE_PORTS,
                  node_image: str | None = None, containerd_config_patches: tuple[str, ...] = (),
-                 host_ports: dict[int, int] | None = None) -> None:
+                 host_ports: dict[int, int] | None = None, nodes: int = 1) -> None:
         self.cluster_name = cluster_name
+        self.nodes = nodes  # 1: the control plane runs the pods; 3: a control plane and two workers
         self.node_ports = tuple(node_ports)
         # NodePort → host port where they differ: a kind cluster beside another cluster that holds 127.0.0.1:30080.
         if host_ports is None:
@@ -144,6 +147,17 @@ class KindProvider(Provider):
 
     def _node_container(self) -> str:
         return f"{self.cluster_name}-control-plane"
+
+    def node_containers(self) -> list[str]:
+        """Every node's container (kind names them <cluster>-control-plane, <cluster>-worker, <cluster>-worker2…)."""
+        workers = [f"{self.cluster_name}-worker{index if index > 1 else ''}" for index in range(1, self.nodes)]
+        return [self._node_container(), *workers]
+
+    def storage_node(self) -> str:
+        """The node holding the local volumes (the database's): the control plane alone, else the first worker
+        (the control plane is tainted against workloads on a multi-node cluster; the node-loss test stops the
+        last worker, never this one)."""
+        return self.node_containers()[1 if self.nodes > 1 else 0]
 
     def exists(self) -> bool:
         out = run([self.kind_bin, "get", "clusters"], quiet=True, fix="is dockerd running? (docker info)")
@@ -169,7 +183,7 @@ class KindProvider(Provider):
         if out.returncode != 0:
             return False
         nodes = json.loads(out.stdout).get("items", [])
-        return bool(nodes) and all(_ready(node) for node in nodes)
+        return len(nodes) == self.nodes and all(_ready(node) for node in nodes)
 
     # --- lifecycle ---------------------------------------------------------------------------
     def up(self) -> dict[str, float]:
@@ -184,6 +198,11 @@ class KindProvider(Provider):
                     f"use another name (KindProvider(cluster_name=...)), or delete it yourself if it is yours: "
                     f"`{self.kind_bin} delete cluster --name {self.cluster_name}` (deployproof never deletes what it did not create)")
             image_id = _image_id(image)
+            recorded_nodes = json.loads(self._record.read_text()).get("nodes", 1)
+            if recorded_nodes != self.nodes:
+                say(f"kind cluster {self.cluster_name!r} (ours) has {recorded_nodes} node(s), {self.nodes} asked for: recreating it")
+                self.down()
+                return self.up()
             if self._node_image_id() != image_id:
                 raise PrerequisiteError(
                     f"kind cluster {self.cluster_name!r} runs a stale node image (not {image})",
@@ -200,16 +219,16 @@ class KindProvider(Provider):
         network_existed = _network_exists(KIND_NETWORK)
         with tempfile.TemporaryDirectory(prefix="deployproof-kind-") as tmp:
             config = Path(tmp) / "kind-config.yaml"
-            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches, self.host_ports),
-                                              sort_keys=False))
+            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches, self.host_ports,
+                                                         workers=self.nodes - 1), sort_keys=False))
             with step(f"kind create cluster {self.cluster_name} ({image})", timings):
                 # KindCluster.create reuses a cluster of the same name; we decided above that there is none.
                 self._cluster(image).create(config_file=config)
         self._record.write_text(json.dumps({"node_id": self._node_id(), "image": image, "created": time.time(),
-                                            "network_created": not network_existed}))
-        with step("node Ready, CoreDNS available, NetworkPolicy agent ready", timings):
-            poll_until(self._node_and_dns_ready, description=f"kind node {self._node_container()} Ready, CoreDNS available, "
-                       "kube-network-policies ready", timeout=READY_TIMEOUT)
+                                            "network_created": not network_existed, "nodes": self.nodes}))
+        with step("nodes Ready, CoreDNS available, NetworkPolicy agent ready", timings):
+            poll_until(self._node_and_dns_ready, description=f"kind nodes {', '.join(self.node_containers())} Ready, "
+                       "CoreDNS available, kube-network-policies ready", timeout=READY_TIMEOUT)
         with step("metrics-server answering", timings):
             run(["docker", "exec", self._node_container(), "kubectl", "--kubeconfig=/etc/kubernetes/admin.conf",
                  "apply", "-f", "/kind/manifests/metrics-server.yaml"], quiet=True)
@@ -227,7 +246,7 @@ class KindProvider(Provider):
         its data folder. The folders here are 0777: any uid creates its own data folder inside."""
         from .embedded.storage import POOL_SIZE, STORAGE_CLASS
 
-        node = self._node_container()
+        node = self.storage_node()
         provisioner = self._kubectl("get", "storageclass", STORAGE_CLASS, "-o", "jsonpath={.provisioner}").stdout.strip()
         if provisioner and provisioner != LOCAL_PROVISIONER:
             # A StorageClass's provisioner is immutable: delete, then create it anew below.
@@ -333,6 +352,20 @@ class KindProvider(Provider):
         self._kubeconfig.unlink(missing_ok=True)
         return problems
 
+    def stop_node(self, node: str) -> None:
+        """`docker kill` the node's container: no graceful shutdown, the kubelet just stops answering."""
+        self._own_node(node)
+        run(["docker", "kill", node], quiet=True, fix=f"is the node running? docker ps --filter name={node}")
+
+    def start_node(self, node: str) -> None:
+        self._own_node(node)
+        run(["docker", "start", node], quiet=True, fix=f"docker start {node} by hand, or recreate the cluster (deployproof cluster down)")
+
+    def _own_node(self, node: str) -> None:
+        if node not in self.node_containers() or not self.created_by_us():
+            raise PrerequisiteError(f"{node} is not a node of kind cluster {self.cluster_name!r} created by deployproof",
+                                    f"name one of {', '.join(self.node_containers())}")
+
     def kubeconfig(self) -> Path:
         return self._kubeconfig
 
@@ -345,11 +378,12 @@ class KindProvider(Provider):
         the kubelet then reports as the pod's imageID instead of the image ID docker built (measured: SC-1's
         "runs the images just built" check failed on it); without them the imageID is the built image's ID."""
         for tag in tags:
-            with step(f"load {tag} into the kind node"):
-                run_pipe(["docker", "save", tag],
-                         ["docker", "exec", "-i", self._node_container(), "ctr", "--namespace=k8s.io", "images", "import",
-                          "--all-platforms", f"--snapshotter={NODE_SNAPSHOTTER}", "-"],
-                         fix=f"is the image present (docker image ls {tag}) and the node running (docker ps)?")
+            for node in self.node_containers():
+                with step(f"load {tag} into kind node {node}"):
+                    run_pipe(["docker", "save", tag],
+                             ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import",
+                              "--all-platforms", f"--snapshotter={NODE_SNAPSHOTTER}", "-"],
+                             fix=f"is the image present (docker image ls {tag}) and the node running (docker ps)?")
 
     def node_port_url(self, node_port: int) -> str:
         if node_port not in self.node_ports:
@@ -363,7 +397,7 @@ class KindProvider(Provider):
 
     def describe(self) -> ClusterInfo:
         return ClusterInfo(self.name, self.kubeconfig(), self.context(),
-                           {"cluster": self.cluster_name, "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
+                           {"cluster": self.cluster_name, "nodes": str(self.nodes), "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
                             "kubernetes": versions.KUBERNETES})
 
 

@@ -70,7 +70,10 @@ def kubeadm_patches() -> list[str]:
     return [
         "kind: ClusterConfiguration\n"
         f"etcd:\n  local:\n    imageRepository: {LOCAL_REPOSITORY}\n    imageTag: {versions.ETCD}\n"
-        f"dns:\n  imageRepository: {LOCAL_REPOSITORY}\n  imageTag: {versions.COREDNS}\n",
+        f"dns:\n  imageRepository: {LOCAL_REPOSITORY}\n  imageTag: {versions.COREDNS}\n"
+        # A lost node is NotReady after 20 s, not 50 (a test cluster's setting: the node-loss test's wait).
+        "controllerManager:\n  extraArgs:\n"
+        f"    - name: node-monitor-grace-period\n      value: {versions.KIND_NODE_MONITOR_GRACE}\n",
         # Kubernetes >= 1.35 refuses cgroup v1 unless told; harmless before (the field exists since 1.31).
         "kind: KubeletConfiguration\n"
         f"failCgroupV1: {str(versions.KIND_FAIL_CGROUP_V1).lower()}\n",
