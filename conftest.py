@@ -12,5 +12,6 @@ pytest_plugins = [
     "fixtures.app",
     "fixtures.resilience",
     "fixtures.hardening",
+    "fixtures.nodeloss",
     "fixtures.netpol",
 ]

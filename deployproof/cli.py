@@ -15,7 +15,7 @@ from pathlib import Path
 from .errors import DeployProofError, PrerequisiteError, UsageError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 130
-CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version")
+CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version", "kind_nodes")
 # Settings the CLI has no use for (they shape a pytest run).
 PYTEST_ONLY_FIELDS = ("criteria",)
 # Older spellings of the cluster commands' options, still accepted.

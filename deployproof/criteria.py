@@ -122,7 +122,7 @@ _LIST = (
         Claim("cluster up, images built and loaded, helm install to all Ready: the whole under 600 s",
               (_DEPLOYMENT + "test_deployment_completes_within_ten_minutes",)),
     )),
-    Criterion("RES", "resilience: recovery after a pod is killed, rolling updates, a database outage", (
+    Criterion("RES", "resilience: recovery after a pod is killed, rolling updates, a database outage, a lost node", (
         Claim("a killed pod of each component is replaced under traffic, no task lost",
               ("tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks",)),
         Claim("rolling updates under load lose no request",
@@ -135,6 +135,8 @@ _LIST = (
             _UNAVAILABLE + "test_rollout_with_no_backend_ready_gets_503_with_retry_after_never_502")),
         Claim("a burst of 50 sign-ups: all succeed, 0 restarts, 0 OOM kills",
               (_LIMIT + "test_fifty_simultaneous_sign_ups_all_succeed_without_restarts_or_oom_kills",)),
+        Claim("a lost worker node: its pods replaced on the others, every route answers again, no task lost",
+              ("tests_resilience/test_node_loss.py::test_losing_a_worker_moves_its_pods_and_loses_no_task",), multi_node=True),
     )),
     Criterion("NETPOL", "NetworkPolicies enforced: only the app's own pods reach the backend and the database (real TCP connections)", (
         Claim("the cluster enforces NetworkPolicies: a deny-all policy cuts a connection that worked (else unproven)",

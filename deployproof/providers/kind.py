@@ -204,12 +204,14 @@ class KindProvider(Provider):
                 self.down()
                 return self.up()
             if self._node_image_id() != image_id:
-                raise PrerequisiteError(
-                    f"kind cluster {self.cluster_name!r} runs a stale node image (not {image})",
-                    "recreate it: `deployproof cluster down` then `deployproof cluster up` (provider kind)")
+                # Ours, so ours to replace: a run proves the node image it names, never an older one.
+                say(f"kind cluster {self.cluster_name!r} (ours) runs an older node image than {image}: recreating it")
+                self.down()
+                return self.up()
             run([self.kind_bin, "export", "kubeconfig", "--name", self.cluster_name, "--kubeconfig", self._kubeconfig], quiet=True)
             if self.healthy():
                 say(f"✓ kind cluster {self.cluster_name!r} is up and healthy: reused")
+                self.sync_pod_routes()
                 with step("local volumes (released ones recycled)", timings):
                     self._ensure_local_volumes()
                 return timings
@@ -226,7 +228,7 @@ class KindProvider(Provider):
                 self._cluster(image).create(config_file=config)
         self._record.write_text(json.dumps({"node_id": self._node_id(), "image": image, "created": time.time(),
                                             "network_created": not network_existed, "nodes": self.nodes}))
-        with step("nodes Ready, CoreDNS available, NetworkPolicy agent ready", timings):
+        with step("nodes Ready, routes between their pod ranges, CoreDNS available, NetworkPolicy agent ready", timings):
             poll_until(self._node_and_dns_ready, description=f"kind nodes {', '.join(self.node_containers())} Ready, "
                        "CoreDNS available, kube-network-policies ready", timeout=READY_TIMEOUT)
         with step("metrics-server answering", timings):
@@ -278,9 +280,29 @@ class KindProvider(Provider):
     def _kubectl(self, *args: str):
         return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], check=False, quiet=True)
 
+    def sync_pod_routes(self) -> dict[str, str]:
+        """Route each node's pod range via its address on every other node; return node → range.
+
+        What kindnetd does in kind's own images, done from here: every node's pods sit on a node-local bridge
+        (dockerfiles/kind-node/files/kind/bin/pod-network), and a node's kubelet may read only its own Node, so
+        the nodes cannot learn each other's ranges themselves. Called at creation, on reuse and after a node
+        restarts (docker may give it another address)."""
+        listing = json.loads(self._kubectl_checked("get", "nodes", "-o", "json").stdout)
+        nodes = {n["metadata"]["name"]: (n["spec"].get("podCIDR"), next((a["address"] for a in n["status"].get("addresses", [])
+                                                                       if a["type"] == "InternalIP"), None))
+                 for n in listing["items"]}
+        for node in nodes:
+            for other, (pod_range, address) in nodes.items():
+                if other != node and pod_range and address:
+                    run(["docker", "exec", node, "ip", "route", "replace", pod_range, "via", address], quiet=True,
+                        fix=f"is node {node} running? (docker ps)")
+        return {name: pod_range or "-" for name, (pod_range, _) in nodes.items()}
+
     def _node_and_dns_ready(self) -> tuple[bool, str]:
         if not self.healthy():
             return False, "node not Ready"
+        if self.nodes > 1:
+            self.sync_pod_routes()
         available = self._kubectl("-n", "kube-system", "get", "deployment", "coredns",
                                   "-o", "jsonpath={.status.availableReplicas}").stdout.strip() or "0"
         if available == "0":
@@ -360,6 +382,9 @@ class KindProvider(Provider):
     def start_node(self, node: str) -> None:
         self._own_node(node)
         run(["docker", "start", node], quiet=True, fix=f"docker start {node} by hand, or recreate the cluster (deployproof cluster down)")
+        # Its kubelet reports its (maybe new) address once it runs again: routes follow it.
+        poll_until(lambda: (self.healthy(), "not every node Ready"), description=f"{node} Ready again", timeout=READY_TIMEOUT)
+        self.sync_pod_routes()
 
     def _own_node(self, node: str) -> None:
         if node not in self.node_containers() or not self.created_by_us():
@@ -377,8 +402,10 @@ class KindProvider(Provider):
         `--digests`. Those extra `import-<date>@sha256:<manifest>` names become the image's repo digest, which
         the kubelet then reports as the pod's imageID instead of the image ID docker built (measured: SC-1's
         "runs the images just built" check failed on it); without them the imageID is the built image's ID."""
+        # On several nodes the control plane is tainted against workloads: only the workers run (so need) them.
+        nodes = self.node_containers()[1:] if self.nodes > 1 else self.node_containers()
         for tag in tags:
-            for node in self.node_containers():
+            for node in nodes:
                 with step(f"load {tag} into kind node {node}"):
                     run_pipe(["docker", "save", tag],
                              ["docker", "exec", "-i", node, "ctr", "--namespace=k8s.io", "images", "import",
