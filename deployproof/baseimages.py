@@ -16,6 +16,7 @@ unchanged recipe builds nothing, and a changed recipe rebuilds only what depends
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import re
@@ -78,14 +79,21 @@ def ensure_debian_rootfs(client, *, force: bool = False) -> str:
         say(f"✓ debian: {tag} is up to date, not rebuilt")
         return tag
     tarball = paths.cache_dir() / "base" / f"{recipe}.tar"
-    if force or not tarball.exists():
-        make_rootfs_tarball(tarball)
-    with step(f"import {tarball.name} as {tag}"):
-        repository, image_tag = tag.split(":")
-        client.api.import_image_from_file(
-            str(tarball), repository=repository, tag=image_tag,
-            changes=["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["bash"]'],
-        )
+    tarball.parent.mkdir(parents=True, exist_ok=True)
+    # One debootstrap at a time on this machine: CI builds the kind node image while the app images build.
+    with tarball.with_suffix(".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not force and image_exists(client, tag) is not None:
+            say(f"✓ debian: {tag} was built meanwhile by another process")
+            return tag
+        if force or not tarball.exists():
+            make_rootfs_tarball(tarball)
+        with step(f"import {tarball.name} as {tag}"):
+            repository, image_tag = tag.split(":")
+            client.api.import_image_from_file(
+                str(tarball), repository=repository, tag=image_tag,
+                changes=["ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", 'CMD ["bash"]'],
+            )
     return tag
 
 

@@ -49,3 +49,11 @@ def test_the_embedded_lifecycle_is_required_only_on_the_embedded_provider():
     lifecycle = "tests_deploy/test_embedded_lifecycle.py::test_up_then_up_again_reuses_the_running_cluster"
     assert lifecycle in CRITERIA["CLUSTER"].required_tests("embedded")
     assert lifecycle not in CRITERIA["CLUSTER"].required_tests("kind")
+
+
+def test_losing_a_node_is_required_only_on_a_cluster_of_several_nodes():
+    node_loss = "tests_resilience/test_node_loss.py::test_losing_a_worker_moves_its_pods_and_loses_no_task"
+    assert node_loss in CRITERIA["RES"].required_tests("kind", nodes=3)
+    assert node_loss not in CRITERIA["RES"].required_tests("kind", nodes=1)
+    assert node_loss not in CRITERIA["RES"].required_tests("embedded", nodes=1)
+    assert node_loss in CRITERIA["RES"].required_tests(None)  # the node count unknown: everything is required

@@ -88,3 +88,41 @@ def test_kind_storage_is_a_local_volume_pool_a_non_root_pod_can_use():
         assert volume["spec"]["persistentVolumeReclaimPolicy"] == "Retain"
     # On reuse only the missing volumes are added; the StorageClass is left as it is.
     assert [i["kind"] for i in local_volume_manifests("n", [1], storage_class=False)["items"]] == ["PersistentVolume"]
+
+
+def test_three_kind_nodes_are_a_control_plane_and_two_workers_that_run_the_pods(monkeypatch):
+    """--kind-nodes 3: NodePorts on the control plane (kube-proxy forwards them to any node), images only into
+    the workers (the control plane is tainted against workloads), the local volumes on the first worker (the
+    node-loss test stops the last one)."""
+    from deployproof.providers.kind import KindProvider, kind_config
+    from deployproof.settings import Settings
+
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    config = kind_config((30080,), workers=2)
+    assert [n["role"] for n in config["nodes"]] == ["control-plane", "worker", "worker"]
+    assert config["nodes"][0]["extraPortMappings"] and "extraPortMappings" not in config["nodes"][1]
+    provider = get_provider(Settings.load({"cluster_provider": "kind", "kind_nodes": "3"}, env={}))
+    assert isinstance(provider, KindProvider) and provider.nodes == 3
+    assert provider.node_containers() == ["deployproof-control-plane", "deployproof-worker", "deployproof-worker2"]
+    assert provider.storage_node() == "deployproof-worker"
+    assert KindProvider().storage_node() == "deployproof-control-plane"
+
+
+def test_kind_nodes_other_than_one_or_three_are_a_usage_error():
+    from deployproof.errors import UsageError
+    from deployproof.settings import Settings
+
+    with pytest.raises(UsageError) as error:
+        Settings.load({"kind_nodes": "2"}, env={})
+    assert "--kind-nodes=2" in error.value.cause and "1, 3" in error.value.cause
+
+
+def test_the_kind_node_monitor_grace_is_a_merged_controller_manager_argument():
+    """A patch of kubeadm's v1beta4 extraArgs list (kind merges it by name, keeping its own arguments)."""
+    import yaml
+
+    from deployproof import versions
+    from deployproof.providers.kind_node.images import kubeadm_patches
+
+    cluster = yaml.safe_load(kubeadm_patches()[0])
+    assert {"name": "node-monitor-grace-period", "value": versions.KIND_NODE_MONITOR_GRACE} in cluster["controllerManager"]["extraArgs"]
