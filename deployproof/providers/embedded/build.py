@@ -123,16 +123,21 @@ def ensure_built(only: tuple[str, ...] = (), kubernetes_version: str = versions.
     return timings
 
 
+def _build_lock(component: Component):
+    return build_lock(component_dir(component), f"{component.name} {component.version}")
+
+
 @contextlib.contextmanager
-def _build_lock(component: Component) -> Iterator[None]:
-    """One build of a component at a time on this machine: two would share its work and staging folders."""
-    path = component_dir(component).with_name(f".{component_dir(component).name}.lock")
+def build_lock(target: Path, label: str) -> Iterator[None]:
+    """One build into `target` at a time on this machine: two would share its work and staging folders.
+    Used by every cached Go build (the embedded components, kind, the kind node's components)."""
+    path = target.with_name(f".{target.name}.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            say(f"{component.name} {component.version}: another process is building it; waiting for it")
+            say(f"{label}: another process is building it; waiting for it")
             fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

@@ -55,27 +55,34 @@ def binary_path(name: str) -> Path:
 
 
 def ensure_components(timings: dict[str, float] | None = None) -> dict[str, Path]:
-    """Build every missing node component; return name → binary path."""
+    """Build every missing node component (one build of each at a time on this machine); return name → binary path."""
+    from ..embedded.build import build_lock
+
     paths: dict[str, Path] = {}
     for component in NODE_COMPONENTS:
         target = _cache_dir(component)
-        if (target / ".complete").exists():
-            say(f"{component.name} {component.version}: cached in {target}")
-        else:
-            staging = target.with_name(target.name + ".partial")
-            shutil.rmtree(staging, ignore_errors=True)
-            staging.mkdir(parents=True)
-            work = cache_dir() / "work" / f"kind-node-{component.name}-{component.version}"
-            work.mkdir(parents=True, exist_ok=True)
-            begun = time.monotonic()
-            with step(f"build {component.name} {component.version} for the kind node", timings):
-                component.builder(component, work, staging / component.binary)
-            (staging / ".complete").write_text(json.dumps({"version": component.version,
-                                                           "build_s": round(time.monotonic() - begun, 1)}))
-            shutil.rmtree(target, ignore_errors=True)
-            staging.rename(target)
+        with build_lock(target, f"{component.name} {component.version}"):
+            _ensure_component(component, target, timings)
         paths[component.name] = target / component.binary
     return paths
+
+
+def _ensure_component(component: NodeComponent, target: Path, timings: dict[str, float] | None) -> None:
+    if (target / ".complete").exists():
+        say(f"{component.name} {component.version}: cached in {target}")
+        return
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    work = cache_dir() / "work" / f"kind-node-{component.name}-{component.version}"
+    work.mkdir(parents=True, exist_ok=True)
+    begun = time.monotonic()
+    with step(f"build {component.name} {component.version} for the kind node", timings):
+        component.builder(component, work, staging / component.binary)
+    (staging / ".complete").write_text(json.dumps({"version": component.version,
+                                                   "build_s": round(time.monotonic() - begun, 1)}))
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def _go_build(work: Path, out: Path, *, label: str, module_lines: list[str], package: str,
