@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import platform
+import threading
 import time
 from pathlib import Path
 
@@ -20,7 +21,7 @@ PUBLISHED = {"kind create cluster": "12–21 s", "minikube start (docker driver)
 RESULTS = Path(__file__).resolve().parents[1] / "reports" / "bench-cluster.json"
 
 
-def dns_answers(cluster: EmbeddedCluster) -> None:
+def dns_answers(cluster: EmbeddedCluster, timeout: float = 120) -> None:
     """CoreDNS resolves the kubernetes Service: a DNS query from the host to the kube-dns ClusterIP."""
     from deployproof.waits import poll_until
 
@@ -37,7 +38,7 @@ def dns_answers(cluster: EmbeddedCluster) -> None:
         answers = struct.unpack(">H", reply[6:8])[0]
         return answers > 0, f"{answers} answers"
 
-    poll_until(query, description="CoreDNS answering for kubernetes.default", timeout=120)
+    poll_until(query, description="CoreDNS answering for kubernetes.default", timeout=timeout, interval=0.1, max_interval=0.2)
 
 
 def main() -> None:
@@ -47,9 +48,15 @@ def main() -> None:
     build.ensure_built()
     cold = {c.name: build.recorded_build_seconds(c) for c in build.COMPONENTS}
     begun = time.monotonic()
+    # DNS need not wait for metrics-server: a thread asks CoreDNS from the start of `up` and notes its first answer.
+    first_dns: dict[str, float] = {}
+    watcher = threading.Thread(target=lambda: (dns_answers(cluster, timeout=300), first_dns.setdefault("s", time.monotonic() - begun)),
+                               daemon=True)
+    watcher.start()
     timings = dict(cluster.up())
-    dns_answers(cluster)
     up_s = round(time.monotonic() - begun, 1)
+    watcher.join(timeout=120)
+    dns_s = round(first_dns["s"], 1) if "s" in first_dns else None
     node_ready_s = round(sum(v for k, v in timings.items() if not k.startswith(("install", "provide", "build components"))), 1)
     begun = time.monotonic()
     problems = cluster.down()
@@ -62,7 +69,8 @@ def main() -> None:
         "cold_source_build_s": cold,
         "cold_source_build_total_s": round(sum(v for v in cold.values() if v), 1),
         "warm_up_to_node_ready_s": node_ready_s,
-        "warm_up_to_coredns_answering_s": up_s,
+        "warm_up_to_coredns_answering_s": dns_s,
+        "warm_up_complete_s": up_s,  # metrics API and NetworkPolicy agent included
         "down_s": down_s,
         "down_problems": problems,
         "steps_s": timings,
@@ -71,7 +79,7 @@ def main() -> None:
     RESULTS.parent.mkdir(exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))
-    print(f"\nembedded up (warm) to CoreDNS answering: {up_s} s   |   " + "   |   ".join(f"{k}: {v}" for k, v in PUBLISHED.items()))
+    print(f"\nembedded up (warm) to CoreDNS answering: {dns_s} s, complete {up_s} s   |   " + "   |   ".join(f"{k}: {v}" for k, v in PUBLISHED.items()))
 
 
 if __name__ == "__main__":
