@@ -20,6 +20,7 @@ class Outcome:
     at: float  # time.monotonic() when the request was sent
     status: int | None  # None: no HTTP answer (connection refused, timeout)
     detail: str  # the error body's first characters, or the exception's name
+    took_s: float = 0.0  # until the answer (or the error) came
 
     @property
     def ok(self) -> bool:
@@ -46,11 +47,11 @@ class Trickle(threading.Thread):
                 try:
                     response = client.get(self.url, headers=self.headers)
                     detail = "" if response.is_success else response.text[:160]
-                    self.outcomes.append(Outcome(sent, response.status_code, detail))
+                    self.outcomes.append(Outcome(sent, response.status_code, detail, round(time.monotonic() - sent, 2)))
                     if pod := response.headers.get("x-served-by"):
                         self.served_by[pod] += 1
                 except httpx.HTTPError as exc:
-                    self.outcomes.append(Outcome(sent, None, f"{type(exc).__name__}: {exc}"[:160]))
+                    self.outcomes.append(Outcome(sent, None, f"{type(exc).__name__}: {exc}"[:160], round(time.monotonic() - sent, 2)))
                 self.halt.wait(self.interval_s)
 
     @property
