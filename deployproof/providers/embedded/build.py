@@ -20,7 +20,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 from ... import versions
 from ...errors import PrerequisiteError, UsageError
@@ -145,24 +145,33 @@ def build_lock(target: Path, label: str) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _build(component: Component) -> None:
-    target = component_dir(component)
-    work = cache_dir() / "work" / f"{component.name}-{component.version}"
+def build_into(target: Path, build: Callable[[Path], dict]) -> None:
+    """Run `build(staging)` in `target`.partial, record `.complete` (what it returns, plus the measured seconds:
+    the benchmark reports cold builds from them), then rename into place: a killed build is never taken for a
+    finished one. Every cached Go build goes through here (the embedded components, kind, the kind node's)."""
     staging = target.with_name(target.name + ".partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
-    work.mkdir(parents=True, exist_ok=True)
-    builder = _BUILDERS[component.name]
     begun = time.monotonic()
-    builder(component, work, staging)
-    seconds = round(time.monotonic() - begun, 1)
-    for name in component.binaries:
-        if not (staging / name).exists():
-            raise PrerequisiteError(f"build of {component.name} did not produce {name}", f"see {work}/build.log")
-    # The measured build time stays with the binaries: the benchmark reports the cold build from it.
-    (staging / ".complete").write_text(json.dumps({"version": component.version, "built": time.time(), "build_s": seconds}))
+    record = build(staging)
+    record.update({"built": time.time(), "build_s": round(time.monotonic() - begun, 1)})
+    (staging / ".complete").write_text(json.dumps(record))
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
+
+
+def _build(component: Component) -> None:
+    work = cache_dir() / "work" / f"{component.name}-{component.version}"
+    work.mkdir(parents=True, exist_ok=True)
+
+    def build(staging: Path) -> dict:
+        _BUILDERS[component.name](component, work, staging)
+        for name in component.binaries:
+            if not (staging / name).exists():
+                raise PrerequisiteError(f"build of {component.name} did not produce {name}", f"see {work}/build.log")
+        return {"version": component.version}
+
+    build_into(component_dir(component), build)
 
 
 def _go_env() -> dict[str, str]:

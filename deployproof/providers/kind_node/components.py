@@ -13,9 +13,7 @@ metrics-server, kube-network-policies) comes from the embedded build (deployproo
 
 from __future__ import annotations
 
-import json
 import re
-import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,21 +66,20 @@ def ensure_components(timings: dict[str, float] | None = None) -> dict[str, Path
 
 
 def _ensure_component(component: NodeComponent, target: Path, timings: dict[str, float] | None) -> None:
+    from ..embedded.build import build_into
+
     if (target / ".complete").exists():
         say(f"{component.name} {component.version}: cached in {target}")
         return
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir(parents=True)
     work = cache_dir() / "work" / f"kind-node-{component.name}-{component.version}"
     work.mkdir(parents=True, exist_ok=True)
-    begun = time.monotonic()
-    with step(f"build {component.name} {component.version} for the kind node", timings):
+
+    def build(staging: Path) -> dict:
         component.builder(component, work, staging / component.binary)
-    (staging / ".complete").write_text(json.dumps({"version": component.version,
-                                                   "build_s": round(time.monotonic() - begun, 1)}))
-    shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+        return {"version": component.version}
+
+    with step(f"build {component.name} {component.version} for the kind node", timings):
+        build_into(target, build)
 
 
 def _go_build(work: Path, out: Path, *, label: str, module_lines: list[str], package: str,

@@ -9,9 +9,6 @@ for a finished one.
 
 from __future__ import annotations
 
-import json
-import shutil
-import time
 from pathlib import Path
 
 from ... import versions
@@ -47,28 +44,24 @@ def is_built() -> bool:
 def ensure_kind(timings: dict[str, float] | None = None) -> Path:
     """The cached kind binary, built first when missing (one build at a time: CI's unit tests and its
     background node-image build may both ask for it)."""
-    from ..embedded.build import build_lock
+    from ..embedded.build import build_into, build_lock
 
     target = kind_dir()
     with build_lock(target, f"kind {versions.KIND}"):
         if is_built():
             say(f"kind {versions.KIND}: cached in {target}")
             return target / "kind"
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        staging.mkdir(parents=True)
         work = cache_dir() / "work" / f"kind-{versions.KIND}"
         work.mkdir(parents=True, exist_ok=True)
-        begun = time.monotonic()
-        with step(f"build kind {versions.KIND} from the Go module proxy", timings):
+
+        def build(staging: Path) -> dict:
             run_streaming(
                 ["go", "install", "-trimpath", "-ldflags", "-s -w", f"{versions.KIND_MODULE}@{versions.KIND}"],
                 cwd=work, env={**go_env(), "GOBIN": str(staging)}, log_path=work / "build.log",
                 label="go install (kind)", fix=f"see {work}/build.log; the Go module proxy must serve {versions.KIND_MODULE}",
             )
-        reported = run([staging / "kind", "version"], quiet=True).stdout.strip()
-        (staging / ".complete").write_text(json.dumps({"version": versions.KIND, "reported": reported,
-                                                       "build_s": round(time.monotonic() - begun, 1)}))
-        shutil.rmtree(target, ignore_errors=True)
-        staging.rename(target)
+            return {"version": versions.KIND, "reported": run([staging / "kind", "version"], quiet=True).stdout.strip()}
+
+        with step(f"build kind {versions.KIND} from the Go module proxy", timings):
+            build_into(target, build)
         return target / "kind"
