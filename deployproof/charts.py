@@ -1,8 +1,9 @@
 """Helm on the charts in charts/: find the binary, lint, render, and check rendered manifests.
 
 Used by the unit tests (no cluster: lint, template, schema validation) and by the release
-code (dependency build before `helm upgrade --install`). Every helm call goes through the one
-subprocess runner, so a failure carries helm's own message and a fix.
+code (dependency build before `helm upgrade --install`: a chart's file:// dependencies, such as
+the umbrella's app charts or the library chart charts/common, are built before it). Every helm
+call goes through the one subprocess runner, so a failure carries helm's own message and a fix.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from .runner import run
 
 CHARTS_DIR = Path(__file__).resolve().parent.parent / "charts"
 APP_CHARTS = ("backend", "frontend", "database")
+LIBRARY = "common"  # helpers shared by the app charts; renders nothing on its own
 UMBRELLA = "todo"
 ENVIRONMENTS = ("minikube", "kind", "embedded", "production")
 
@@ -63,9 +65,30 @@ def helm(*args: str | Path, timeout: float = 300, fix: str = "", quiet: bool = T
 
 
 def dependency_build(chart: str | Path = UMBRELLA) -> None:
-    """Pack the umbrella's file:// subcharts into its charts/ folder (what install and lint need)."""
+    """Pack a chart's file:// dependencies into its charts/ folder, theirs first (what install, lint and template need).
+
+    `helm dependency build` packs a local dependency as its folder stands, charts/ included, and never builds
+    that folder's own dependencies: the umbrella's backend carries the library chart common only if backend's
+    charts/ was built before. Every build packs afresh, so edits to a local chart are never served stale.
+    """
     path = chart_dir(chart) if isinstance(chart, str) else chart
-    helm("dependency", "build", path, fix=f"check the dependencies in {path}/Chart.yaml")
+    for dependency in local_dependencies(path):
+        dependency_build(dependency)
+    if _declared_dependencies(path):
+        helm("dependency", "build", path, fix=f"check the dependencies in {path}/Chart.yaml")
+
+
+def local_dependencies(path: Path) -> list[Path]:
+    """The folders of a chart's `repository: file://…` dependencies, as Chart.yaml lists them."""
+    return [
+        (path / dependency["repository"].removeprefix("file://")).resolve()
+        for dependency in _declared_dependencies(path)
+        if str(dependency.get("repository", "")).startswith("file://")
+    ]
+
+
+def _declared_dependencies(path: Path) -> list[dict[str, Any]]:
+    return (yaml.safe_load((path / "Chart.yaml").read_text()) or {}).get("dependencies") or []
 
 
 def lint(chart: str, values_files: Iterable[Path] = (), *, set_values: Mapping[str, str] | None = None) -> str:

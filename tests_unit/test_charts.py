@@ -45,6 +45,14 @@ def helm_available() -> Path:
 
 
 @pytest.fixture(scope="session")
+def app_charts(helm_available: Path) -> tuple[str, ...]:
+    """The app charts with the library chart common packed into each (a fresh clone has none)."""
+    for chart in charts.APP_CHARTS:
+        charts.dependency_build(chart)
+    return charts.APP_CHARTS
+
+
+@pytest.fixture(scope="session")
 def umbrella(helm_available: Path) -> str:
     """The umbrella chart with its subcharts packed (what `helm upgrade --install` needs)."""
     charts.dependency_build(charts.UMBRELLA)
@@ -129,7 +137,7 @@ def _values_paths(node: Any, prefix: str = "") -> Iterator[str]:
 
 
 @pytest.mark.parametrize("chart", charts.APP_CHARTS)
-def test_app_chart_passes_strict_lint(helm_available: Path, chart: str) -> None:
+def test_app_chart_passes_strict_lint(app_charts: tuple[str, ...], chart: str) -> None:
     charts.lint(chart)
 
 
@@ -145,7 +153,7 @@ def test_rendered_objects_are_valid_kubernetes(rendered: tuple[str, list[dict[st
 
 
 @pytest.mark.parametrize("chart", charts.APP_CHARTS)
-def test_app_chart_alone_renders_valid_kubernetes(helm_available: Path, chart: str) -> None:
+def test_app_chart_alone_renders_valid_kubernetes(app_charts: tuple[str, ...], chart: str) -> None:
     objects = charts.template(chart, release="solo")
     assert objects, f"{chart} rendered nothing"
     errors = charts.schema_errors(objects)
