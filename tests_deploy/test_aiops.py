@@ -4,7 +4,8 @@ One module fixture does the work once: detect the tools, review the Dockerfiles 
 checkov), diagnose the live namespace from a freshly collected diagnostics folder (kubectl-ai
 or the summarizer), measure the pods under light traffic and recommend resources (kagent or
 the right-sizing advisor + checkov + kube-score on the chart rendered as the release was
-installed: its values files and --set values), then write reports/aiops-report.{json,md}.
+installed: its values files and --set values), then write reports/aiops-report.{json,md} and the
+advisor's values file for the umbrella chart, reports/rightsizing-values.yaml.
 
 The tests assess that record against what can be checked independently: a tool counts as
 "used" only when it really answered (exit 0, a non-empty answer, within its timeout); each
@@ -22,12 +23,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+import yaml
 
 from deployproof import diagnostics
 from deployproof.aiops import acceptance, advisors, analyzers, rightsizing
 from deployproof.aiops.detect import detect_all
 from deployproof.aiops.diagnose import live_pod_troubles, unexplained
 from deployproof.aiops.record import AiopsReport
+from deployproof.charts import APP_CHARTS
 from deployproof.pytest_plugin import option
 from deployproof.release import VALUES_BY_PROVIDER
 
@@ -139,7 +142,7 @@ def test_our_images_and_charts_have_no_unaccepted_high_findings(aiops_report, fi
     assert not aiops_report.stale_acceptances, f"aiops-accepted.yaml has entries that match nothing: {aiops_report.stale_acceptances}"
 
 
-def test_right_sizing_measured_every_app_container_against_its_live_spec(aiops_report, figures):
+def test_right_sizing_measured_every_app_container_against_its_live_spec(aiops_report, k8s, release, report_dir, figures):
     window = aiops_report.sizing_window
     measured = {r.container: r for r in aiops_report.recommendations}
     assert APP_CONTAINERS <= set(measured), f"measured {sorted(measured)}; window {window}"
@@ -156,6 +159,19 @@ def test_right_sizing_measured_every_app_container_against_its_live_spec(aiops_r
         figures[f"{name}_mem_req_ratio"] = r.memory_request_ratio
         if r.hpa:
             figures[f"{name}_hpa_util_pct"] = r.hpa["measured_utilisation_pct"]
+
+    # The recommendations as a values file of the umbrella chart, each value beside the live one it replaces.
+    condition = f"{window['condition']}: {window['window_s']} s of pod metrics, {window['points']} points"
+    path, changes, fits = rightsizing.write_values_diff(report_dir / "rightsizing-values.yaml", aiops_report.recommendations,
+                                                       release=release.name, condition=condition,
+                                                       capacity=rightsizing.cluster_capacity(k8s.core, release.namespace))
+    figures["rightsizing_values"] = str(path)
+    figures["rightsizing_values_changed"] = sum(c.changed for c in changes)
+    figures["rightsizing_fits_at_max_replicas"] = fits
+    written = yaml.safe_load(path.read_text())
+    for chart in APP_CHARTS:
+        requests = written.get(chart, {}).get("resources", {}).get("requests", {})
+        assert requests.get("cpu") and requests.get("memory"), f"{path}: no recommended requests for {chart}: {written.get(chart)}"
 
 
 def test_diagnosis_read_the_live_namespace(aiops_report, release, figures):

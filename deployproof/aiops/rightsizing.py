@@ -9,17 +9,27 @@ HPAs, and flags requests far above (>4×) or below (<0.5×) the measured use.
 
 Every recommendation is for the load that was measured: an idle window says how small the
 app is at rest, not how much it needs under load — the report states which it was.
+
+`write_values_diff()` turns the recommendations into a values file of the umbrella chart
+(backend.resources.requests.cpu, …, backend.autoscaling.targetCPUUtilizationPercentage), each value
+commented with the live one it replaces and the measurement behind it, and says whether every HPA
+replica at its maximum would still fit the nodes.
 """
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import yaml
+
+from ..charts import APP_CHARTS, UMBRELLA
 from ..progress import say
 from .findings import Finding
 
@@ -235,6 +245,12 @@ class Recommendation:
     memory_request_ratio: float | None  # current request / measured peak
     hpa: dict[str, Any] = field(default_factory=dict)
     flags: list[str] = field(default_factory=list)
+    replicas: int = 1  # the workload's replicas when measured (without an HPA, also the count to fit)
+
+    @property
+    def throttled(self) -> bool:
+        """Its CPU peak reached the limit: the measured CPU is capped there, the need may be higher."""
+        return any(flag.endswith(": throttled") for flag in self.flags)
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -286,7 +302,8 @@ def recommend(spec: ContainerSpec, usage: Usage) -> Recommendation:
          "memory_request": format_memory(spec.memory_request), "memory_limit": format_memory(spec.memory_limit)},
         {"cpu_request": format_cpu(cpu_request), "cpu_limit": format_cpu(cpu_limit),
          "memory_request": format_memory(memory_request), "memory_limit": format_memory(memory_limit)},
-        None if cpu_ratio is None else round(cpu_ratio, 2), None if memory_ratio is None else round(memory_ratio, 2), hpa, flags)
+        None if cpu_ratio is None else round(cpu_ratio, 2), None if memory_ratio is None else round(memory_ratio, 2), hpa, flags,
+        spec.replicas)
 
 
 def advise(sampler: MetricsSampler, specs: list[ContainerSpec]) -> list[Recommendation]:
@@ -338,3 +355,183 @@ def wait_for_pod_metrics(custom_api: Any, core_api: Any, namespace: str, timeout
         return bool(running) and running <= reported, f"running {sorted(running)}, reported {sorted(reported)}"
 
     return poll_until(covered, description=f"pod metrics for every Running pod in {namespace}", timeout=timeout)
+
+
+# --- the recommendations as a values file of the umbrella chart ------------------------------------------------
+
+# Recommendation field → where the value lives in a subchart's values (the umbrella nests them under the chart's name).
+RESOURCE_KEYS = {
+    "cpu_request": ("resources", "requests", "cpu"),
+    "memory_request": ("resources", "requests", "memory"),
+    "cpu_limit": ("resources", "limits", "cpu"),
+    "memory_limit": ("resources", "limits", "memory"),
+}
+HPA_TARGET_KEY = ("autoscaling", "targetCPUUtilizationPercentage")
+
+
+@dataclass(frozen=True)
+class ValueChange:
+    path: tuple[str, ...]  # in the umbrella chart's values, e.g. ("backend", "resources", "requests", "cpu")
+    current: str | int | None  # the live value (None: unset)
+    recommended: str | int
+    why: str
+
+    @property
+    def changed(self) -> bool:
+        return str(self.current) != str(self.recommended)
+
+    @property
+    def key(self) -> str:
+        return ".".join(self.path)
+
+
+def chart_of(workload: str, release: str) -> str | None:
+    """The umbrella's subchart that made `workload` ("Deployment/todo-backend" → "backend"), or None."""
+    name = workload.partition("/")[2]
+    prefix = f"{release}-"
+    chart = name[len(prefix):] if name.startswith(prefix) else ""
+    return chart if chart in APP_CHARTS else None
+
+
+def _reasons(r: Recommendation) -> dict[str, str]:
+    u = r.usage
+    capped = "; at its CPU limit, so the need may be higher" if r.throttled else ""
+    cpu = (f"p95 use {format_cpu(u.cpu_p95)} × {CPU_HEADROOM:g}" if u.cpu_p95 * CPU_HEADROOM >= MIN_CPU
+           else f"the {format_cpu(MIN_CPU)} floor (p95 use {format_cpu(u.cpu_p95)})")
+    return {
+        "cpu_request": cpu + capped,
+        "memory_request": f"peak {format_memory(u.memory_max)} × {MEMORY_HEADROOM:g}, at least {format_memory(MIN_MEMORY)}",
+        "cpu_limit": f"≥ {CPU_LIMIT_FACTOR:g} × the request and 1.5 × the peak {format_cpu(u.cpu_max)}{capped}",
+        "memory_limit": f"peak {format_memory(u.memory_max)} × {MEMORY_LIMIT_HEADROOM:g}",
+    }
+
+
+def value_changes(recommendations: list[Recommendation], release: str) -> tuple[list[ValueChange], list[str]]:
+    """(the values the recommendations set, workloads left out and why). Unchanged values are kept: the file is whole."""
+    changes: list[ValueChange] = []
+    skipped: list[str] = []
+    per_workload: dict[str, int] = {}
+    for r in recommendations:
+        per_workload[r.workload] = per_workload.get(r.workload, 0) + 1
+    for r in recommendations:
+        chart = chart_of(r.workload, release)
+        if chart is None:
+            skipped.append(f"{r.workload}/{r.container}: not a chart of {UMBRELLA}")
+            continue
+        if per_workload[r.workload] > 1:
+            skipped.append(f"{r.workload}/{r.container}: one of several containers; the chart's resources are the main one's")
+            continue
+        reasons = _reasons(r)
+        for name, keys in RESOURCE_KEYS.items():
+            current = None if r.current[name] == "-" else r.current[name]
+            changes.append(ValueChange((chart, *keys), current, r.recommended[name], reasons[name]))
+        if r.hpa:
+            why = (f"mean use {format_cpu(r.usage.cpu_mean)} is about this share of the recommended request; "
+                   f"it ran at {r.hpa['measured_utilisation_pct']}% of the current one")
+            changes.append(ValueChange((chart, *HPA_TARGET_KEY), r.hpa["target_cpu_pct"], r.hpa["recommended_target_cpu_pct"], why))
+    return changes, skipped
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """What the nodes can give the release: allocatable, less what pods of other namespaces request."""
+
+    allocatable_cpu: float
+    allocatable_memory: float
+    others_cpu: float
+    others_memory: float
+
+    @property
+    def free_cpu(self) -> float:
+        return self.allocatable_cpu - self.others_cpu
+
+    @property
+    def free_memory(self) -> float:
+        return self.allocatable_memory - self.others_memory
+
+
+def cluster_capacity(core_api: Any, namespace: str) -> Capacity:
+    """The nodes' allocatable CPU and memory, and the requests of pods outside `namespace` that hold them."""
+    cpu = memory = others_cpu = others_memory = 0.0
+    for node in core_api.list_node().items:
+        allocatable = node.status.allocatable or {}
+        cpu += quantity(allocatable.get("cpu"))
+        memory += quantity(allocatable.get("memory"))
+    for pod in core_api.list_pod_for_all_namespaces().items:
+        if pod.metadata.namespace == namespace or pod.status.phase in ("Succeeded", "Failed"):
+            continue
+        for container in pod.spec.containers:
+            requests = (container.resources.requests or {}) if container.resources else {}
+            others_cpu += quantity(requests.get("cpu"))
+            others_memory += quantity(requests.get("memory"))
+    return Capacity(cpu, memory, others_cpu, others_memory)
+
+
+def requests_at_max_replicas(recommendations: list[Recommendation]) -> tuple[float, float, list[str]]:
+    """(CPU, memory, terms) the recommended requests add up to with every HPA at maxReplicas (others at their replicas)."""
+    cpu = memory = 0.0
+    terms = []
+    for r in recommendations:
+        count = int(r.hpa["max"]) if r.hpa else max(1, r.replicas)
+        cpu += count * quantity(r.recommended["cpu_request"])
+        memory += count * quantity(r.recommended["memory_request"])
+        terms.append(f"{r.container} {count} × {r.recommended['cpu_request']}")
+    return cpu, memory, terms
+
+
+def fit_text(recommendations: list[Recommendation], capacity: Capacity | None) -> tuple[bool | None, str]:
+    """(whether every replica at its maximum fits, the sentence that says so); None without a capacity."""
+    cpu, memory, terms = requests_at_max_replicas(recommendations)
+    total = f"with every HPA at maxReplicas these requests add up to {format_cpu(cpu)} CPU / {format_memory(memory)} ({', '.join(terms)})"
+    if capacity is None:
+        return None, total
+    fits = cpu <= capacity.free_cpu and memory <= capacity.free_memory
+    return fits, (f"{total}; the nodes leave {format_cpu(capacity.free_cpu)} CPU / {format_memory(capacity.free_memory)} "
+                  f"(allocatable {format_cpu(capacity.allocatable_cpu)} / {format_memory(capacity.allocatable_memory)}, less "
+                  f"{format_cpu(capacity.others_cpu)} / {format_memory(capacity.others_memory)} requested in other namespaces): "
+                  + ("every replica fits" if fits else "NOT every replica can be scheduled"))
+
+
+def _scalar(value: str | int) -> str:
+    """Plain when YAML reads it back as the same value ("625m", 60), quoted otherwise ("10.0" would be a float)."""
+    text = str(value)
+    return text if yaml.safe_load(text) == value else json.dumps(text)
+
+
+def render_values(changes: list[ValueChange], header: list[str]) -> str:
+    """A values file: nested keys, each leaf `key: recommended  # now current — why`."""
+    lines = [f"# {line}" if line else "#" for line in header]
+    written: list[tuple[str, ...]] = []
+    for change in changes:
+        for depth in range(len(change.path) - 1):
+            prefix = change.path[: depth + 1]
+            if prefix not in written:
+                lines.append(f"{'  ' * depth}{prefix[-1]}:")
+                written.append(prefix)
+        now = "unset" if change.current is None else change.current
+        state = f"now {now}" if change.changed else "unchanged"
+        lines.append(f"{'  ' * (len(change.path) - 1)}{change.path[-1]}: {_scalar(change.recommended)}  # {state} — {change.why}")
+    return "\n".join(lines) + "\n"
+
+
+def write_values_diff(path: Path, recommendations: list[Recommendation], *, release: str, condition: str,
+                      capacity: Capacity | None = None) -> tuple[Path, list[ValueChange], bool | None]:
+    """Write the recommendations as a values file of the umbrella chart; returns (path, the values, whether all fits)."""
+    changes, skipped = value_changes(recommendations, release)
+    fits, fit = fit_text([r for r in recommendations if chart_of(r.workload, release)], capacity)
+    changed = [c for c in changes if c.changed]
+    header = [
+        f"Right-sizing from measurement: values for the umbrella chart charts/{UMBRELLA} (keys as in its values.yaml).",
+        f"Measured under {condition}.",
+        "Each value is the advisor's recommendation; its comment gives the live value it replaces (or 'unchanged') and why.",
+        f"{len(changed)} of {len(changes)} values differ from the live release {release!r}: " + (", ".join(c.key for c in changed) or "none") + ".",
+        "CPU use measured at a container's CPU limit is capped by that limit (the comment says so): the need may be higher.",
+        f"Fit: {fit}.",
+        *(f"Left out: {item}." for item in skipped),
+        f"Try it over the environment's values: helm upgrade --install {release} charts/{UMBRELLA} "
+        f"-f charts/{UMBRELLA}/values-<environment>.yaml -f {path.name}",
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_values(changes, header))
+    return path, changes, fits

@@ -10,6 +10,10 @@ environment variable, so one file serves every run:
   DEPLOYPROOF_LOAD_SPAWN_RATE  users started (or stopped) per second between steps (default 2)
   DEPLOYPROOF_LOAD_SERVED_BY   file the X-Served-By counts (which backend pod answered) are written to at the end
 
+Beside Locust's CSV files (same --csv prefix) it writes what it ran and when its steps changed:
+  <prefix>_scenario.json   the scenario as this process runs it: task weights, wait times, steps, spawn rate
+  <prefix>_timeline.jsonl  a line per step change, flushed at once, so a test can follow the run live
+
 The target must be the loopback address: any other --host stops the run before the first request.
 """
 
@@ -60,6 +64,11 @@ def parse_steps(spec: str) -> list[tuple[int, float]]:
 
 STEPS = parse_steps(os.environ.get("DEPLOYPROOF_LOAD_STEPS", ""))
 SPAWN_RATE = _env_number("DEPLOYPROOF_LOAD_SPAWN_RATE", 2)
+WAIT_MIN_S = _env_number("DEPLOYPROOF_LOAD_WAIT_MIN", 0.5)
+WAIT_MAX_S = _env_number("DEPLOYPROOF_LOAD_WAIT_MAX", 1.5)
+# Next to Locust's CSV files (deployproof.load.results reads them under these names).
+SCENARIO_SUFFIX = "_scenario.json"
+TIMELINE_SUFFIX = "_timeline.jsonl"
 CHAT_MESSAGES = (
     "show my tasks",
     "what's left to do?",
@@ -90,6 +99,46 @@ def _only_loopback(environment, **_kwargs) -> None:
         raise SystemExit(f"refusing to load {environment.host!r}: load goes only to the loopback address (127.0.0.1)")
 
 
+_timeline_path = ""
+
+
+def _csv_prefix(environment) -> str:
+    return getattr(environment.parsed_options, "csv_prefix", None) or ""
+
+
+def _mark(event: str, users: int, seconds: float | None = None) -> None:
+    """One timeline line, written and closed at once: Locust flushes its own history CSV only every 5 s."""
+    if _timeline_path:
+        with open(_timeline_path, "a") as out:
+            out.write(json.dumps({"at": time.time(), "event": event, "users": users, "seconds": seconds}) + "\n")
+
+
+@events.init.add_listener
+def _record_scenario(environment, **_kwargs) -> None:
+    global _timeline_path
+    prefix = _csv_prefix(environment)
+    if not prefix:
+        return
+    _timeline_path = prefix + TIMELINE_SUFFIX
+    # Read from the class Locust runs (its task list repeats each task by its weight), not restated by hand.
+    scenario = {
+        "user_class": TodoUser.__name__,
+        "task_weights": dict(Counter(t.__name__ for t in TodoUser.tasks)),
+        "wait_s": {"min": WAIT_MIN_S, "max": WAIT_MAX_S, "kind": "between (uniform)"},
+        "steps": [{"users": users, "seconds": seconds} for users, seconds in STEPS],
+        "spawn_rate": SPAWN_RATE if STEPS else getattr(environment.parsed_options, "spawn_rate", None),
+        "users": None if STEPS else getattr(environment.parsed_options, "num_users", None),
+        "token_refresh_s": TOKEN_REFRESH_S,
+    }
+    with open(prefix + SCENARIO_SUFFIX, "w") as out:
+        json.dump(scenario, out, indent=2)
+
+
+@events.spawning_complete.add_listener
+def _mark_spawned(user_count: int, **_kwargs) -> None:
+    _mark("spawned", user_count)  # every user of the step is running: its plateau begins
+
+
 @events.quitting.add_listener
 def _write_served_by(environment, **_kwargs) -> None:
     path = os.environ.get("DEPLOYPROOF_LOAD_SERVED_BY")
@@ -101,7 +150,7 @@ def _write_served_by(environment, **_kwargs) -> None:
 class TodoUser(FastHttpUser):
     """One person using the app through the frontend NodePort, as a browser would."""
 
-    wait_time = between(_env_number("DEPLOYPROOF_LOAD_WAIT_MIN", 0.5), _env_number("DEPLOYPROOF_LOAD_WAIT_MAX", 1.5))
+    wait_time = between(WAIT_MIN_S, WAIT_MAX_S)
 
     user_id: str | None = None
     token: str = ""
@@ -184,12 +233,20 @@ if STEPS:
         """Hold each step's user count for its seconds, then stop (--run-time stays the hard bound)."""
 
         use_common_options = True
+        _step_index = -1
 
         def tick(self):
             elapsed = self.get_run_time()
             end = 0.0
-            for users, seconds in STEPS:
+            for index, (users, seconds) in enumerate(STEPS):
                 end += seconds
                 if elapsed < end:
+                    self._moved_to(index, users, end - elapsed)
                     return users, SPAWN_RATE
+            self._moved_to(len(STEPS), 0, 0.0)
             return None
+
+        def _moved_to(self, index: int, users: int, remaining_s: float) -> None:
+            if index != self._step_index:
+                self._step_index = index
+                _mark("target", users, remaining_s)  # the step's ramp begins and how long it lasts (0 users: the run ends)

@@ -3,6 +3,8 @@
 Locust writes `<prefix>_stats.csv` (cumulative per endpoint plus "Aggregated") and, with
 --csv-full-history, `<prefix>_stats_history.csv`: a row a second per endpoint and for the aggregate,
 whose percentiles cover the last ~10 seconds and whose "Total …" columns are cumulative.
+The locustfile adds `<prefix>_scenario.json` (what it ran) and `<prefix>_timeline.jsonl` (when its steps
+changed, written as they happen, so a test can act at a step's start and end while the run goes on).
 """
 
 from __future__ import annotations
@@ -13,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 AGGREGATED = "Aggregated"
+SCENARIO_SUFFIX = "_scenario.json"  # the locustfile's names for them (a real run in the unit tests checks both)
+TIMELINE_SUFFIX = "_timeline.jsonl"
 MIN_STEP_POINTS = 5  # a plateau of the user count shorter than this is a ramp, not a step
 
 
@@ -256,3 +260,84 @@ def read_served_by(path: Path) -> tuple[dict[str, int], dict[str, float]]:
         return {}, {}
     data = json.loads(path.read_text())
     return dict(data.get("counts", {})), dict(data.get("first_seen", {}))
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """The step-load scenario as the Locust process ran it (read from its user class, not restated by hand)."""
+
+    user_class: str
+    task_weights: dict[str, int]
+    wait_min_s: float
+    wait_max_s: float
+    steps: tuple[tuple[int, float], ...]
+    spawn_rate: float | None
+
+    @property
+    def steps_text(self) -> str:
+        return ", ".join(f"{users} users for {seconds:g} s" for users, seconds in self.steps)
+
+    @property
+    def tasks_text(self) -> str:
+        return ", ".join(f"{name} {weight}" for name, weight in sorted(self.task_weights.items(), key=lambda item: (-item[1], item[0])))
+
+
+def read_scenario(prefix: Path) -> Scenario:
+    """The scenario the locustfile recorded beside `<prefix>_stats.csv`."""
+    data = json.loads(Path(f"{prefix}{SCENARIO_SUFFIX}").read_text())
+    return Scenario(
+        user_class=data["user_class"], task_weights={k: int(v) for k, v in data["task_weights"].items()},
+        wait_min_s=float(data["wait_s"]["min"]), wait_max_s=float(data["wait_s"]["max"]),
+        steps=tuple((int(s["users"]), float(s["seconds"])) for s in data["steps"]),
+        spawn_rate=None if data.get("spawn_rate") is None else float(data["spawn_rate"]),
+    )
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    at: float  # epoch seconds
+    event: str  # "target": the shape moved to a step (its ramp begins) · "spawned": every user of the step runs
+    users: int
+    seconds: float | None = None  # of a "target": how long the shape holds the step from here
+
+
+@dataclass(frozen=True)
+class Plateau:
+    """When a step's users were all running (`reached`), when the shape plans to move on (`due`) and when it did
+    (`left`, None: not yet)."""
+
+    users: int
+    reached: float
+    due: float | None
+    left: float | None
+
+    def ending(self, now: float, lead_s: float) -> bool:
+        """The shape moved on, or will within `lead_s` (a snapshot taken now still sees only this step's users)."""
+        return self.left is not None or (self.due is not None and now >= self.due - lead_s)
+
+
+def read_timeline(prefix: Path) -> list[StepEvent]:
+    """The step changes written so far (a line being written at this moment is left for the next read)."""
+    path = Path(f"{prefix}{TIMELINE_SUFFIX}")
+    if not path.exists():
+        return []
+    events = []
+    for line in path.read_text().splitlines():
+        try:
+            data = json.loads(line)
+        except ValueError:
+            continue
+        seconds = data.get("seconds")
+        events.append(StepEvent(float(data["at"]), str(data["event"]), int(data["users"]), None if seconds is None else float(seconds)))
+    return events
+
+
+def plateau(events: list[StepEvent], users: int) -> Plateau | None:
+    """The first plateau at `users`: from "spawned" at that count to the next "target" (None before it is reached)."""
+    reached = next((e for e in events if e.event == "spawned" and e.users == users), None)
+    if reached is None:
+        return None
+    target = next((e for e in reversed(events) if e.event == "target" and e.users == users and e.at <= reached.at), None)
+    due = target.at + target.seconds if target is not None and target.seconds is not None else None
+    left = next((e.at for e in events if e.event == "target" and e.at >= reached.at and e.users != users), None)
+    return Plateau(users, reached.at, due, left)
