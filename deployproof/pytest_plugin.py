@@ -8,7 +8,7 @@ Fixtures live in fixtures/ (loaded by the root conftest.py).
 from __future__ import annotations
 
 import logging
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
 import pytest
 
@@ -206,11 +206,70 @@ def figures(request: pytest.FixtureRequest) -> dict:
         request.node.user_properties.append((key, value))
 
 
+# --- parallel runs (pytest-xdist): refused for deploy tests ---------------------------------------------
+# One session brings up one cluster and installs one release; pod kills, the database outage and the node
+# loss disturb that deployment for every test beside them; and the gate is judged from the records of one
+# session. Spread over xdist workers, each worker would bring up its own cluster, the disturbances would hit
+# each other's tests, and the controller (which collects nothing) would write no report and judge nothing.
+# So a run whose selection holds a deploy test is refused before any test starts; others may use -n.
+
+DEPLOY_MARKERS = ("deploy", "negative_control")
+
+
+def _distributed(config: pytest.Config) -> str | None:
+    """How this run spreads its tests over xdist workers, or None; read from xdist's own options and worker input
+    (present only where xdist is installed and used). Not from PYTEST_XDIST_WORKER: a nested pytest run (pytester,
+    the negative controls) inherits that variable without being a worker."""
+    workers = getattr(config.option, "tx", None) or []
+    dist = getattr(config.option, "dist", "no")
+    if dist != "no" and workers:
+        return f"pytest-xdist spreads the tests over {len(workers)} worker(s) (-n {len(workers)}, --dist {dist})"
+    worker = getattr(config, "workerinput", {}).get("workerid")
+    return f"pytest-xdist runs this test in worker {worker}" if worker else None
+
+
+def _refusal(how: str, deploy_tests: list[str]) -> str:
+    which = (f"{deploy_tests[0]} is a deploy test" if len(deploy_tests) == 1 else
+             f"{len(deploy_tests)} selected tests are deploy tests (e.g. {deploy_tests[0]})")
+    return (f"{how}, but {which}: a session brings up "
+            "one cluster and installs one release, several tests disturb that deployment (pod kills, a database outage, "
+            "a node loss), and the success-criteria gate is judged in one session — in parallel workers each would bring "
+            "up its own cluster and no report would be written"
+            "\n  fix: run deploy tests without -n/--dist (e.g. `pytest -m deploy`); unit tests may use -n (`pytest tests_unit -n 2`)")
+
+
+def _mapped_id(nodeid: str) -> bool:
+    """Whether a node id names a test of the criteria map (the controller sees ids only, not markers)."""
+    path, _, rest = nodeid.partition("::")
+    file = PurePosixPath(path)
+    key = map_key(f"{file.parent.name}/{file.name}::{rest}")
+    return any(key in claim.tests for c in CRITERIA.values() for claim in c.claims)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_node_collection_finished(node, ids: list[str]) -> None:
+    """On the xdist controller, once a worker has collected and before anything is scheduled: refuse deploy tests."""
+    deploy_tests = [nodeid for nodeid in ids if _mapped_id(nodeid)]
+    if deploy_tests:
+        raise pytest.UsageError(_refusal(_distributed(node.config) or "pytest-xdist runs this session in workers", deploy_tests))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """In a worker, a deploy test the controller let through (a negative control: marked, not in the map) fails
+    before its fixtures set anything up."""
+    how = _distributed(item.config) if hasattr(item.config, "workerinput") else None
+    if how and (any(item.get_closest_marker(m) for m in DEPLOY_MARKERS) or _mapped_id(item.nodeid)):
+        pytest.fail(_refusal(how, [item.nodeid]), pytrace=False)
+
+
 # --- the report and the gate ------------------------------------------------------------------------
 
 def _deploy_run(config: pytest.Config) -> bool:
-    """A run that collected a criterion's test (and ran tests: --collect-only judges nothing)."""
-    return bool(config.stash.get(COLLECTED_KEY, set())) and not config.option.collectonly
+    """A run that collected a criterion's test (and ran tests: --collect-only judges nothing; an xdist worker never
+    runs deploy tests, see above, so it writes no report)."""
+    return (bool(config.stash.get(COLLECTED_KEY, set())) and not config.option.collectonly
+            and _distributed(config) is None)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -231,7 +290,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     terminalreporter.section("success criteria")
     terminalreporter.write_line(render_table(report))
     directory = settings_of(config).report_dir
-    terminalreporter.write_line(f"\nreport: {directory / 'success-criteria.json'} and {directory / 'success-criteria.md'}")
+    terminalreporter.write_line(f"\nreport: {directory / 'report.html'} (one page: criteria, plots, trend), "
+                                f"{directory / 'success-criteria.json'} and {directory / 'success-criteria.md'}")
     for key in ("app_url", "diagnostics"):
         if key in report.context:
             terminalreporter.write_line(f"{key}: {report.context[key]}")

@@ -2,9 +2,10 @@
 
 Verdicts: `passed` only when every required test ran and passed in setup, call and teardown;
 `failed` when any required test failed in any phase; `partial` when none failed, some passed
-and some did not run (deselected, skipped, not collected); `unproven` when none ran. The gate
-passes only when every criterion in scope is `passed`. Rendered as a terminal table, JSON and
-Markdown, with the settings, the scope and the missing tests.
+and some did not run (deselected, skipped, not collected); `unproven` when none ran. Each claim of
+a criterion is judged the same way from its own tests. The gate passes only when every criterion in
+scope is `passed`. Rendered as a terminal table, JSON, Markdown and one self-contained HTML page
+(deployproof/report_html.py), with the settings, the scope and the missing tests.
 """
 
 from __future__ import annotations
@@ -14,9 +15,11 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from . import report_html
 from .criteria import CRITERIA, Criterion
 
 VERDICTS = ("passed", "partial", "failed", "unproven")
+NOT_REQUIRED = "not required"  # a claim that does not hold on this provider or node count
 
 
 @dataclass
@@ -43,6 +46,13 @@ class TestRecord:
 
 
 @dataclass
+class ClaimResult:
+    text: str
+    verdict: str  # one of VERDICTS, or NOT_REQUIRED
+    tests: list[str]
+
+
+@dataclass
 class CriterionResult:
     criterion: str
     description: str
@@ -51,6 +61,7 @@ class CriterionResult:
     missing: list[str]  # required tests that did not run or were skipped, with why
     failed: list[str]
     evidence: list[TestRecord] = field(default_factory=list)
+    claims: list[ClaimResult] = field(default_factory=list)
 
     @property
     def figures(self) -> dict[str, object]:
@@ -60,35 +71,43 @@ class CriterionResult:
         return merged
 
 
+def _verdict(outcomes: list[str]) -> str:
+    """passed/failed/missing per required test → the verdict of the group (a claim or a criterion)."""
+    if "failed" in outcomes:
+        return "failed"
+    if "missing" not in outcomes:
+        return "passed"
+    return "partial" if "passed" in outcomes else "unproven"
+
+
 def judge(criterion: Criterion, records: list[TestRecord], provider: str | None, nodes: int | None = None) -> CriterionResult:
-    """The verdict of one criterion from the records of its required tests."""
+    """The verdict of one criterion (and of each of its claims) from the records of its required tests."""
     required = criterion.required_tests(provider, nodes)
     by_key: dict[str, list[TestRecord]] = {}
     for record in records:
         by_key.setdefault(record.key, []).append(record)
-    passed, failed, missing = [], [], []
+    outcome: dict[str, str] = {}
+    failed, missing = [], []
     for test in required:
         runs = by_key.get(test, [])
         outcomes = {r.outcome for r in runs}
         if "failed" in outcomes:
+            outcome[test] = "failed"
             failed.append(test)
         elif runs and outcomes == {"passed"}:
-            passed.append(test)
+            outcome[test] = "passed"
         elif "skipped" in outcomes:
+            outcome[test] = "missing"
             reasons = "; ".join(sorted({r.message for r in runs if r.outcome == "skipped" and r.message}))
             missing.append(f"{test} (skipped: {reasons or 'no reason given'})")
         else:
+            outcome[test] = "missing"
             missing.append(f"{test} (not run)")
-    if failed:
-        verdict = "failed"
-    elif not missing:
-        verdict = "passed"
-    elif passed:
-        verdict = "partial"
-    else:
-        verdict = "unproven"
+    claims = [ClaimResult(claim.text, _verdict([outcome[t] for t in claim.tests]) if claim.required_on(provider, nodes)
+                          else NOT_REQUIRED, list(claim.tests)) for claim in criterion.claims]
     evidence = [r for t in required for r in by_key.get(t, [])]
-    return CriterionResult(criterion.id, criterion.description, verdict, list(required), missing, failed, evidence)
+    return CriterionResult(criterion.id, criterion.description, _verdict(list(outcome.values())), list(required),
+                           missing, failed, evidence, claims)
 
 
 class Report:
@@ -100,6 +119,8 @@ class Report:
         self.scope = scope
         self.settings = settings or []
         self.provider: str | None = None  # the resolved provider, once known (some claims are per provider)
+        # Rows of a preflight table (check → result), when the run checked a cluster before deploying to it.
+        self.preflight: list[dict[str, object]] = []
 
     @property
     def nodes(self) -> int | None:
@@ -136,20 +157,23 @@ class Report:
             "gate": "passed" if self.gate_passed() else "failed",
             "settings": self.settings,
             "context": self.context,
+            "preflight": self.preflight,
             "criteria": [{**asdict(r), "in_scope": r.criterion in self.scope, "figures": r.figures} for r in results],
         }
 
     def write(self, directory: Path) -> dict[str, Path]:
+        """success-criteria.{json,md}, this run in history/, then report.html (which reads that history)."""
         directory.mkdir(parents=True, exist_ok=True)
         data = self.to_dict()
         json_path = directory / "success-criteria.json"
-        json_path.write_text(json.dumps(data, indent=2, default=str))
+        json_path.write_text(json.dumps(data, indent=2, default=str), encoding="utf-8")
         md_path = directory / "success-criteria.md"
-        md_path.write_text(render_markdown(self))
+        md_path.write_text(render_markdown(self), encoding="utf-8")
         history = directory / "history"
         history.mkdir(exist_ok=True)
-        (history / f"success-criteria-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(data, default=str))
-        return {"json": json_path, "markdown": md_path}
+        (history / f"success-criteria-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(data, default=str), encoding="utf-8")
+        html_path = report_html.write(json.loads(json.dumps(data, default=str)), directory)
+        return {"json": json_path, "markdown": md_path, "html": html_path}
 
 
 def _figures_text(figures: dict[str, object]) -> str:
