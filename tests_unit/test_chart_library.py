@@ -2,8 +2,8 @@
 
 The helpers are driven through a small probe chart written for each session (it depends on charts/common
 by path and shows each helper's output in a ConfigMap), so every rule is set by the test's own values,
-not by whatever the app charts' values happen to hold. Also: a checkout without any packed chart builds
-and renders.
+not by whatever the app charts' values happen to hold. Also: the app charts really use the library (no
+copy of its helpers comes back), and a checkout without any packed chart builds and renders.
 """
 
 from __future__ import annotations
@@ -222,7 +222,19 @@ def test_one_broken_rule_is_listed_alone(probe_chart: Path) -> None:
     assert message.count("  - ") == 1, message
 
 
-# --- packing ---------------------------------------------------------------------------------------------------
+# --- the app charts use the library ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("chart", charts.APP_CHARTS)
+def test_app_charts_take_the_shared_helpers_from_the_library(chart: str) -> None:
+    metadata = yaml.safe_load((charts.chart_dir(chart) / "Chart.yaml").read_text())
+    assert {"name": "common", "version": "0.1.0", "repository": "file://../common"} in [
+        {k: d.get(k) for k in ("name", "version", "repository")} for d in metadata.get("dependencies", [])
+    ]
+    templates = "".join(p.read_text() for p in (charts.chart_dir(chart) / "templates").rglob("*") if p.is_file())
+    copied = re.findall(rf'define "{chart}\.(fullname|name|chart|image|imagePullPolicy|serviceAccountName|stableRandom|'
+                        rf'podCommon|baseLabels|databaseSecretName|databaseSecretKey|externalDatabase)"', templates)
+    assert not copied, f"{chart} defines its own copy of library helpers: {copied}; use common.* from charts/common"
 
 
 def test_a_checkout_without_packed_charts_builds_and_renders(probe_chart: Path, tmp_path: Path) -> None:

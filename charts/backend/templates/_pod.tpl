@@ -3,8 +3,8 @@
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ include "backend.databaseSecretName" . }}
-      key: {{ include "backend.databaseSecretKey" . }}
+      name: {{ include "common.database.secretName" . }}
+      key: {{ include "common.database.secretKey" . }}
 - name: AUTH_JWT_SECRET
   valueFrom:
     secretKeyRef:
@@ -21,19 +21,5 @@
 
 {{- define "backend.envFrom" -}}
 - configMapRef:
-    name: {{ include "backend.fullname" . }}
-{{- end }}
-
-{{/* Pod-level settings shared by every pod of the chart (app, migration Job, test). */}}
-{{- define "backend.podCommon" -}}
-serviceAccountName: {{ include "backend.serviceAccountName" . }}
-automountServiceAccountToken: false
-{{- with .Values.imagePullSecrets }}
-imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
-{{- end }}
-securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+    name: {{ include "common.names.fullname" . }}
 {{- end }}

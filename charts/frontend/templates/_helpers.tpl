@@ -1,145 +1,30 @@
 {{/*
-Names and labels of the frontend chart. Every template is prefixed "frontend." because
-Helm shares named templates across the umbrella chart and all its subcharts.
+What only the frontend chart needs; names, labels, image, pod security, Secrets and the
+database wiring come from the library chart "common" (charts/common). Templates here are
+prefixed "frontend." because Helm shares named templates across the whole release.
 */}}
 
-{{/* The app.kubernetes.io/name label: the chart name unless overridden. */}}
-{{- define "frontend.name" -}}
-{{- default .Chart.Name .Values.nameOverride | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/*
-Object names are always "<release>-<name>" (never shortened when the release name
-contains the chart name, unlike `helm create`), so the other charts of the release can
-address "<release>-frontend" without knowing anything else.
-*/}}
-{{- define "frontend.fullname" -}}
-{{- if .Values.fullnameOverride }}
-{{- .Values.fullnameOverride | trunc 63 | trimSuffix "-" }}
-{{- else }}
-{{- printf "%s-%s" .Release.Name (include "frontend.name" .) | trunc 63 | trimSuffix "-" }}
-{{- end }}
-{{- end }}
-
-{{- define "frontend.chart" -}}
-{{- printf "%s-%s" .Chart.Name .Chart.Version | replace "+" "_" | trunc 63 | trimSuffix "-" }}
-{{- end }}
-
-{{/* Labels every object carries; pods add their component. */}}
-{{- define "frontend.baseLabels" -}}
-helm.sh/chart: {{ include "frontend.chart" . }}
-app.kubernetes.io/name: {{ include "frontend.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/version: {{ .Values.image.tag | default .Chart.AppVersion | trunc 63 | quote }}
-app.kubernetes.io/part-of: todo
-app.kubernetes.io/managed-by: {{ .Release.Service }}
-{{- end }}
-
-{{/* Selector of the web pods; the component keeps Job and test pods out of the Service. */}}
-{{- define "frontend.selectorLabels" -}}
-app.kubernetes.io/name: {{ include "frontend.name" . }}
-app.kubernetes.io/instance: {{ .Release.Name }}
-app.kubernetes.io/component: web
-{{- end }}
-
+{{/* The web pods are the component "web": the Service selects it, never the Job or test pods. */}}
 {{- define "frontend.labels" -}}
-{{ include "frontend.baseLabels" . }}
-app.kubernetes.io/component: web
+{{- include "common.labels.standard" (dict "context" . "component" "web") }}
 {{- end }}
 
-{{- define "frontend.serviceAccountName" -}}
-{{- if .Values.serviceAccount.create }}
-{{- default (include "frontend.fullname" .) .Values.serviceAccount.name }}
-{{- else }}
-{{- default "default" .Values.serviceAccount.name }}
-{{- end }}
-{{- end }}
-
-{{- define "frontend.image" -}}
-{{- printf "%s:%s" .Values.image.repository (.Values.image.tag | default .Chart.AppVersion) }}
-{{- end }}
-
-{{/* global.imagePullPolicy (set by the umbrella, e.g. Never for side-loaded images) wins. */}}
-{{- define "frontend.imagePullPolicy" -}}
-{{- (.Values.global).imagePullPolicy | default .Values.image.pullPolicy }}
+{{- define "frontend.selectorLabels" -}}
+{{- include "common.labels.selector" (dict "context" . "component" "web") }}
 {{- end }}
 
 {{/* The Secret with this chart's own credentials (BETTER_AUTH_SECRET). */}}
 {{- define "frontend.secretName" -}}
-{{- if .Values.existingSecret }}
-{{- tpl .Values.existingSecret . }}
-{{- else }}
-{{- include "frontend.fullname" . }}
-{{- end }}
-{{- end }}
-
-{{/* True (non-empty) when the release uses an external database (global.externalDatabase). */}}
-{{- define "frontend.externalDatabase" -}}
-{{- $ext := (.Values.global).externalDatabase | default dict }}
-{{- if or $ext.url $ext.existingSecret }}true{{ end }}
-{{- end }}
-
-{{/*
-Where DATABASE_URL comes from, in order: database.existingSecret (tpl), database.url (this
-chart's Secret), an external database of the umbrella, else the database chart's Secret
-"<release>-database".
-*/}}
-{{- define "frontend.databaseSecretName" -}}
-{{- $ext := (.Values.global).externalDatabase | default dict }}
-{{- if .Values.database.existingSecret }}
-{{- tpl .Values.database.existingSecret . }}
-{{- else if .Values.database.url }}
-{{- include "frontend.secretName" . }}
-{{- else if $ext.existingSecret }}
-{{- $ext.existingSecret }}
-{{- else if $ext.url }}
-{{- printf "%s-external-database" .Release.Name }}
-{{- else }}
-{{- printf "%s-database" .Release.Name }}
-{{- end }}
-{{- end }}
-
-{{- define "frontend.databaseSecretKey" -}}
-{{- $ext := (.Values.global).externalDatabase | default dict }}
-{{- if or .Values.database.existingSecret .Values.database.url }}
-{{- .Values.database.existingSecretKey }}
-{{- else if $ext.existingSecret }}
-{{- $ext.existingSecretKey | default "DATABASE_URL" }}
-{{- else }}
-{{- "DATABASE_URL" }}
-{{- end }}
-{{- end }}
-
-{{/*
-A random value that stays the same across upgrades: reuse the key of the live Secret
-when there is one (lookup returns nothing under `helm template`, then a new value is drawn).
-Call with (dict "ctx" $ "name" <secret name> "key" <key> "length" <n>).
-*/}}
-{{- define "frontend.stableRandom" -}}
-{{- $live := lookup "v1" "Secret" .ctx.Release.Namespace .name }}
-{{- if and $live $live.data (hasKey $live.data .key) }}
-{{- index $live.data .key | b64dec }}
-{{- else }}
-{{- randAlphaNum (int .length) }}
-{{- end }}
+{{- include "common.secrets.name" (dict "existingSecret" .Values.existingSecret "context" .) }}
 {{- end }}
 
 {{/* Gather every problem with the values and fail once, listing them all. */}}
 {{- define "frontend.validateValues" -}}
-{{- $errors := list }}
-{{- if and .Values.autoscaling.enabled (gt (int .Values.autoscaling.minReplicas) (int .Values.autoscaling.maxReplicas)) }}
-{{- $errors = append $errors "autoscaling.minReplicas must not exceed autoscaling.maxReplicas" }}
-{{- end }}
-{{- if and .Values.lifecycle.preStopSleepSeconds (ge (int .Values.lifecycle.preStopSleepSeconds) (int .Values.terminationGracePeriodSeconds)) }}
-{{- $errors = append $errors "terminationGracePeriodSeconds must exceed lifecycle.preStopSleepSeconds" }}
-{{- end }}
-{{- if and .Values.database.url .Values.existingSecret }}
-{{- $errors = append $errors "database.url cannot be stored when existingSecret is set: put the URL in a Secret and set database.existingSecret" }}
-{{- end }}
-{{- if and .Values.betterAuth.secret (lt (len .Values.betterAuth.secret) 32) }}
-{{- $errors = append $errors "betterAuth.secret must be at least 32 characters (or empty to generate one)" }}
-{{- end }}
-{{- if $errors }}
-{{- fail (printf "\nfrontend: invalid values:\n  - %s" (join "\n  - " $errors)) }}
-{{- end }}
+{{- $errors := list
+  (include "common.validations.autoscaling" .)
+  (include "common.validations.preStopSleep" .)
+  (include "common.validations.databaseUrl" .)
+  (include "common.validations.credentialLength" (dict "value" .Values.betterAuth.secret "key" "betterAuth.secret" "minLength" 32))
+}}
+{{- include "common.validations.fail" (dict "errors" $errors "context" .) }}
 {{- end }}

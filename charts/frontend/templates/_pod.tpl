@@ -3,8 +3,8 @@
 - name: DATABASE_URL
   valueFrom:
     secretKeyRef:
-      name: {{ include "frontend.databaseSecretName" . }}
-      key: {{ include "frontend.databaseSecretKey" . }}
+      name: {{ include "common.database.secretName" . }}
+      key: {{ include "common.database.secretKey" . }}
 - name: BETTER_AUTH_SECRET
   valueFrom:
     secretKeyRef:
@@ -14,19 +14,5 @@
 
 {{- define "frontend.envFrom" -}}
 - configMapRef:
-    name: {{ include "frontend.fullname" . }}
-{{- end }}
-
-{{/* Pod-level settings shared by every pod of the chart (app, migration Job, test). */}}
-{{- define "frontend.podCommon" -}}
-serviceAccountName: {{ include "frontend.serviceAccountName" . }}
-automountServiceAccountToken: false
-{{- with .Values.imagePullSecrets }}
-imagePullSecrets:
-  {{- range . }}
-  - name: {{ . }}
-  {{- end }}
-{{- end }}
-securityContext:
-  {{- toYaml .Values.podSecurityContext | nindent 2 }}
+    name: {{ include "common.names.fullname" . }}
 {{- end }}
