@@ -164,7 +164,7 @@ _CONTROLS_SPEC: tuple[tuple[str, str, str, str, dict[str, Any], Evidence, str, d
      {"backend": {"probes": {"readiness": {"path": "/no-such-readiness-path"}}}},
      Evidence("Deployment", "backend", "spec.template.spec.containers.0.readinessProbe.httpGet.path", "/no-such-readiness-path"),
      r"Readiness probe failed: HTTP probe failed with statuscode: 404",
-     {"cheap": True, "deploy_timeout_s": 120}),
+     {"cheap": True, "deploy_timeout_s": 60}),
     ("SC-2", "sc2-clusterip",
      "the frontend Service is ClusterIP: nothing answers on a NodePort",
      "the frontend is a NodePort; requests through the NodePort reach the page and the backend",

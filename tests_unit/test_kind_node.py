@@ -93,7 +93,7 @@ def test_kind_config_one_node_ports_on_loopback_and_our_patches():
 def test_coredns_keeps_upstream_directive_order_for_kubeadms_corefile(tmp_path, monkeypatch):
     seen = {}
     monkeypatch.setattr(components, "_go_build", lambda work, out, **kw: seen.update(kw))
-    components._build_coredns(components.NODE_COMPONENTS[1], tmp_path, tmp_path / "coredns")
+    components._build_coredns(components.node_components()[1], tmp_path, tmp_path / "coredns")
     for plugin in ("forward", "prometheus", "loop", "kubernetes", "cache"):
         assert f'"{plugin}": true' in seen["main_go"]
     assert '"github.com/coredns/coredns/plugin/metrics"' in seen["main_go"]  # the prometheus directive's package

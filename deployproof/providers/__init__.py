@@ -38,7 +38,7 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
                  context: str | None = None) -> Provider:
     """The provider named by `choice` (a Settings, or a provider name with `kubeconfig`/`context`).
 
-    With Settings, the embedded and minikube providers run settings.kubernetes_version (default: the newest
+    With Settings, the embedded, kind and minikube providers run settings.kubernetes_version (default: the newest
     supported), so a run proves the release it names — a running cluster of another release is replaced.
     A bare name (`deployproof cluster down`) takes whatever release runs.
     """
@@ -58,7 +58,7 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     if resolved == "kind":
         from .kind import KindProvider
 
-        return KindProvider(nodes=kind_nodes)
+        return KindProvider(nodes=kind_nodes, kubernetes_version=kubernetes_version)
     from .existing import ExistingProvider
 
     path = kubeconfig

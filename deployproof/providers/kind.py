@@ -123,9 +123,11 @@ class KindProvider(Provider):
 
     def __init__(self, cluster_name: str = "deployproof", node_ports: tuple[int, ...] = DEFAULT_NODE_PORTS,
                  node_image: str | None = None, containerd_config_patches: tuple[str, ...] = (),
-                 host_ports: dict[int, int] | None = None, nodes: int = 1) -> None:
+                 host_ports: dict[int, int] | None = None, nodes: int = 1, kubernetes_version: str | None = None) -> None:
         self.cluster_name = cluster_name
         self.nodes = nodes  # 1: the control plane runs the pods; 3: a control plane and two workers
+        # The release of our node image (a supported one; another release means another image and a new cluster).
+        self.kubernetes_version = kubernetes_version or versions.KUBERNETES
         self.node_ports = tuple(node_ports)
         # NodePort → host port where they differ: a kind cluster beside another cluster that holds 127.0.0.1:30080.
         if host_ports is None:
@@ -325,7 +327,7 @@ class KindProvider(Provider):
             return self.node_image
         from .kind_node.nodeimage import ensure_node_image
 
-        return ensure_node_image(timings=timings)
+        return ensure_node_image(timings=timings, kubernetes=self.kubernetes_version)
 
     def _check_ports_free(self) -> None:
         for port in (self.host_ports.get(p, p) for p in self.node_ports):
@@ -425,7 +427,8 @@ class KindProvider(Provider):
     def describe(self) -> ClusterInfo:
         return ClusterInfo(self.name, self.kubeconfig(), self.context(),
                            {"cluster": self.cluster_name, "nodes": str(self.nodes), "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
-                            "kubernetes": versions.KUBERNETES})
+                            "kubernetes": self.kubernetes_version,
+                            "node_monitor_grace_period": versions.KIND_NODE_MONITOR_GRACE, **versions.test_cluster_settings()})
 
 
 def kind_state_dir() -> Path:

@@ -90,6 +90,12 @@ state = "{layout.containerd_state}"
     [plugins.'io.containerd.cri.v1.runtime'.cni]
       bin_dirs = ["/usr/lib/cni"]
       conf_dir = "{layout.cni_conf_dir}"
+
+  # The NetworkPolicy agent is an NRI plugin: containerd tells it a new pod's IP at sandbox start,
+  # before the API has it, so that pod's first connections are judged by its labels, not dropped.
+  [plugins.'io.containerd.nri.v1.nri']
+    disable = false
+    socket_path = "{layout.nri_dir / 'nri.sock'}"
 """
 
 

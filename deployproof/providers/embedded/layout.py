@@ -88,6 +88,11 @@ class Layout:
         return self.containerd_state / "containerd.sock"
 
     @property
+    def nri_dir(self) -> Path:
+        # containerd's NRI socket, ours rather than /var/run/nri (a host's own containerd may serve that one).
+        return self.containerd_state / "nri"
+
+    @property
     def kubelet_root(self) -> Path:
         return self.root / "kubelet"
 

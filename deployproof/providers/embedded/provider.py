@@ -59,7 +59,7 @@ class EmbeddedProvider(Provider):
             kubeconfig=self.kubeconfig(),
             context=self.context(),
             details={"kubernetes": self.cluster.wanted_version, "containerd": versions.CONTAINERD, "etcd": versions.ETCD,
-                     "state_dir": str(self.cluster.layout.root)},
+                     "state_dir": str(self.cluster.layout.root), **versions.test_cluster_settings()},
         )
 
     def status(self) -> dict:

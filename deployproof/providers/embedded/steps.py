@@ -157,6 +157,7 @@ def start_controller_manager(ctx: StepContext) -> None:
         "--use-service-account-credentials=true", f"--service-cluster-ip-range={ctx.net.service_cidr}",
         f"--cluster-cidr={ctx.net.pod_cidr}", "--allocate-node-cidrs=false",
         "--controllers=*,bootstrapsigner,tokencleaner",
+        f"--horizontal-pod-autoscaler-sync-period={versions.TEST_CLUSTER_HPA_SYNC_PERIOD}",
     ])
     ctx.wait_https("kube-controller-manager", "https://127.0.0.1:10257/healthz")
 
@@ -229,7 +230,8 @@ def _apply_addon(ctx: StepContext, name: str) -> None:
     manifest = template.substitute(
         cluster_domain=ctx.net.cluster_domain, dns_ip=ctx.net.dns_ip,
         coredns_image=f"docker.io/{versions.COREDNS_IMAGE}", metrics_server_image=f"docker.io/{versions.METRICS_SERVER_IMAGE}",
-        network_policies_image=f"docker.io/{versions.NETWORK_POLICIES_IMAGE}",
+        network_policies_image=f"docker.io/{versions.NETWORK_POLICIES_IMAGE}", nri_dir=ctx.layout.nri_dir,
+        metric_resolution=versions.TEST_CLUSTER_METRIC_RESOLUTION,
     )
     ctx.kubectl("apply", "-f", "-", input=manifest)
 

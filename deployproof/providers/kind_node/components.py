@@ -1,6 +1,6 @@
 """Binaries the kind node needs beyond the embedded cluster's build, built from the Go module proxy.
 
-- kubeadm (kind bootstraps the node with it) from k8s.io/kubernetes at versions.KUBERNETES, in a
+- kubeadm (kind bootstraps the node with it) from k8s.io/kubernetes at the node's Kubernetes, in a
   wrapper module that maps the staging modules to their published tags (as the embedded build does);
 - CoreDNS with the plugins kubeadm's Corefile names (the embedded build leaves out forward,
   prometheus and loop, which kubeadm's CoreDNS config uses), in CoreDNS's own directive order;
@@ -47,17 +47,17 @@ def _cache_dir(component: NodeComponent) -> Path:
     return cache_dir() / "bin" / f"kind-node-{component.name}-{component.version}-{go_version()}"
 
 
-def binary_path(name: str) -> Path:
-    component = next(c for c in NODE_COMPONENTS if c.name == name)
+def binary_path(name: str, kubernetes: str = versions.KUBERNETES) -> Path:
+    component = next(c for c in node_components(kubernetes) if c.name == name)
     return _cache_dir(component) / component.binary
 
 
-def ensure_components(timings: dict[str, float] | None = None) -> dict[str, Path]:
+def ensure_components(timings: dict[str, float] | None = None, kubernetes: str = versions.KUBERNETES) -> dict[str, Path]:
     """Build every missing node component (one build of each at a time on this machine); return name → binary path."""
     from ..embedded.build import build_lock
 
     paths: dict[str, Path] = {}
-    for component in NODE_COMPONENTS:
+    for component in node_components(kubernetes):
         target = _cache_dir(component)
         with build_lock(target, f"{component.name} {component.version}"):
             _ensure_component(component, target, timings)
@@ -134,8 +134,10 @@ def _build_pause(component: NodeComponent, work: Path, out: Path) -> None:
     run(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(out), "."], cwd=PAUSE_SOURCE, env=go_env())
 
 
-NODE_COMPONENTS = (
-    NodeComponent("kubeadm", versions.KUBERNETES, "kubeadm", _build_kubeadm),
-    NodeComponent("coredns", versions.COREDNS, "coredns", _build_coredns),
-    NodeComponent("pause", versions.KIND_PAUSE_VERSION, "pause", _build_pause),
-)
+def node_components(kubernetes: str = versions.KUBERNETES) -> tuple[NodeComponent, ...]:
+    """The node's own builds, kubeadm at the node's Kubernetes release."""
+    return (
+        NodeComponent("kubeadm", kubernetes, "kubeadm", _build_kubeadm),
+        NodeComponent("coredns", versions.COREDNS, "coredns", _build_coredns),
+        NodeComponent("pause", versions.KIND_PAUSE_VERSION, "pause", _build_pause),
+    )

@@ -34,8 +34,7 @@ class ComponentImage:
     user: int = 0
 
 
-def component_images() -> tuple[ComponentImage, ...]:
-    kube = versions.KUBERNETES
+def component_images(kube: str = versions.KUBERNETES) -> tuple[ComponentImage, ...]:
     return (
         ComponentImage(f"registry.k8s.io/kube-apiserver:{kube}", "kube-apiserver"),
         ComponentImage(f"registry.k8s.io/kube-controller-manager:{kube}", "kube-controller-manager"),
@@ -73,7 +72,8 @@ def kubeadm_patches() -> list[str]:
         f"dns:\n  imageRepository: {LOCAL_REPOSITORY}\n  imageTag: {versions.COREDNS}\n"
         # A lost node is NotReady after 20 s, not 50 (a test cluster's setting: the node-loss test's wait).
         "controllerManager:\n  extraArgs:\n"
-        f"    - name: node-monitor-grace-period\n      value: {versions.KIND_NODE_MONITOR_GRACE}\n",
+        f"    - name: node-monitor-grace-period\n      value: {versions.KIND_NODE_MONITOR_GRACE}\n"
+        f"    - name: horizontal-pod-autoscaler-sync-period\n      value: {versions.TEST_CLUSTER_HPA_SYNC_PERIOD}\n",
         # Kubernetes >= 1.35 refuses cgroup v1 unless told; harmless before (the field exists since 1.31).
         "kind: KubeletConfiguration\n"
         f"failCgroupV1: {str(versions.KIND_FAIL_CGROUP_V1).lower()}\n",
@@ -81,12 +81,12 @@ def kubeadm_patches() -> list[str]:
 
 
 def build_component_images(client, binaries: dict[str, Path], debian_base: str,
-                           timings: dict[str, float] | None = None) -> dict[str, Path]:
+                           timings: dict[str, float] | None = None, kubernetes: str = versions.KUBERNETES) -> dict[str, Path]:
     """Build, name and save every component image; return image name → tarball."""
     folder = cache_dir() / "kind-node" / "images"
     folder.mkdir(parents=True, exist_ok=True)
     tarballs: dict[str, Path] = {}
-    for image in component_images():
+    for image in component_images(kubernetes):
         dockerfile = (KIND_DOCKERFILES / image.dockerfile).read_bytes().replace(b"@BINARY@", image.binary.encode())
         context = BuildContext(files=((image.binary, binaries[image.binary]),), dockerfile=dockerfile)
         args = {"DEBIAN_BASE": debian_base} if "DEBIAN_BASE" in dockerfile.decode() else {"BINARY": image.binary, "USER": str(image.user)}

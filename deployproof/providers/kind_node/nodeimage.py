@@ -52,7 +52,8 @@ def _tree(root: Path, prefix: str) -> dict[str, Path]:
 
 def rendered_manifests(folder: Path) -> dict[str, Path]:
     """The node's manifests with our image names filled in, written into `folder`."""
-    names = {"NETWORK_POLICIES_IMAGE": images.network_policies_image(), "METRICS_SERVER_IMAGE": images.metrics_server_image()}
+    names = {"NETWORK_POLICIES_IMAGE": images.network_policies_image(), "METRICS_SERVER_IMAGE": images.metrics_server_image(),
+             "METRIC_RESOLUTION": versions.TEST_CLUSTER_METRIC_RESOLUTION}
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     for template in sorted(MANIFESTS.glob("*.yaml")):
@@ -66,25 +67,27 @@ def rendered_manifests(folder: Path) -> dict[str, Path]:
     return out
 
 
-def embedded_binaries() -> dict[str, Path]:
-    """The embedded build's binaries the node uses, built first if missing."""
+def embedded_binaries(kubernetes: str = versions.KUBERNETES) -> dict[str, Path]:
+    """The embedded build's binaries the node uses (Kubernetes at `kubernetes`), built first if missing."""
     from ..embedded import build as embedded_build  # lazy: shared with (and refactored by) the embedded provider
 
     wanted = (*NODE_BINARIES, *IMAGE_BINARIES)
-    missing = [c.name for c in embedded_build.COMPONENTS if any(b in c.binaries for b in wanted) and not embedded_build.is_built(c)]
+    missing = [c.name for c in embedded_build.components(kubernetes)
+               if any(b in c.binaries for b in wanted) and not embedded_build.is_built(c)]
     if missing:
-        embedded_build.ensure_built(only=tuple(missing))
-    return {name: embedded_build.binary(name) for name in wanted}
+        embedded_build.ensure_built(only=tuple(missing), kubernetes_version=kubernetes)
+    return {name: embedded_build.binary(name, kubernetes) for name in wanted}
 
 
-def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, float] | None = None) -> str:
-    """Build (or find) the node image; return its content tag."""
+def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, float] | None = None,
+                      kubernetes: str = versions.KUBERNETES) -> str:
+    """Build (or find) the node image of Kubernetes `kubernetes` (a supported release); return its content tag."""
     from ... import baseimages  # lazy: refactored elsewhere
     from ...docker_engine import ensure_docker
     from ...paths import cache_dir
 
     client = client or ensure_docker()
-    binaries = {**embedded_binaries(), **components.ensure_components(timings)}
+    binaries = {**embedded_binaries(kubernetes), **components.ensure_components(timings, kubernetes)}
     debian = baseimages.ensure_debian_rootfs(client)
 
     base_context = BuildContext(
@@ -94,11 +97,11 @@ def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, fl
     base = build(f"{REPOSITORY}-base", base_context, {"DEBIAN_BASE": debian}, client=client, force=force,
                  label="kind node base (systemd, runc, CNI plugins)", timings=timings)
 
-    tarballs = images.build_component_images(client, binaries, debian, timings)
+    tarballs = images.build_component_images(client, binaries, debian, timings, kubernetes)
     work = cache_dir() / "kind-node" / "context"
     work.mkdir(parents=True, exist_ok=True)
     version_file = work / "version"
-    version_file.write_text(versions.KUBERNETES + "\n")
+    version_file.write_text(kubernetes + "\n")
     files = {f"{folder}/{name}": binaries[name] for name, folder in NODE_BINARIES.items()}
     files["kube/kubeadm"] = binaries["kubeadm"]
     files["kind/version"] = version_file
@@ -107,9 +110,9 @@ def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, fl
     node_context = BuildContext(files=tuple(sorted(files.items())),
                                 dockerfile=(images.KIND_DOCKERFILES / "node.Dockerfile").read_bytes())
     node = build(REPOSITORY, node_context, {"NODE_BASE": base.tag, "PAUSE_VERSION": versions.KIND_PAUSE_VERSION},
-                 client=client, force=force, label=f"kind node image (Kubernetes {versions.KUBERNETES})", timings=timings)
-    client.images.get(node.tag).tag(REPOSITORY, versions.KUBERNETES)
-    say(f"kind node image: {node.tag} (also {REPOSITORY}:{versions.KUBERNETES})")
+                 client=client, force=force, label=f"kind node image (Kubernetes {kubernetes})", timings=timings)
+    client.images.get(node.tag).tag(REPOSITORY, kubernetes)
+    say(f"kind node image: {node.tag} (also {REPOSITORY}:{kubernetes})")
     return node.tag
 
 
