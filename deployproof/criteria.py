@@ -91,6 +91,10 @@ _LIST = (
         Claim("right-sizing measured against the live spec; diagnosis read the live namespace", (
             _AIOPS + "test_right_sizing_measured_every_app_container_against_its_live_spec",
             _AIOPS + "test_diagnosis_read_the_live_namespace")),
+        Claim("kubectl-ai (local stand-in model when no model is configured) answered from the live cluster, "
+              "and a broken Deployment changed its answer", (
+            _AIOPS + "test_kubectl_ai_answered_from_the_live_cluster_through_the_local_model",
+            _AIOPS + "test_kubectl_ai_answer_changes_with_a_broken_deployment")),
     )),
     Criterion("SC-5", "Phase III functionality intact: JWT auth, per-user isolation, MCP chat, task CRUD", (
         Claim("JWT matrix: the real token accepted, forged or missing tokens 401, another user's path 403", (

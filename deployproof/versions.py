@@ -81,6 +81,14 @@ DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
 CHECKOV = "3.3.30"  # Dockerfile and Kubernetes manifest checks (PyPI)
 KUBE_SCORE = "v1.20.0"  # Kubernetes object analysis (Go module proxy)
 KUBE_SCORE_MODULE = "github.com/zegl/kube-score"
+# kubectl-ai for real (issue 17): SC-4 runs it against a local stand-in model (deployproof/aiops/standin.py).
+# The Go module proxy refuses its version list and most tags (v0.0.20-v0.0.28 asked: only v0.0.25 is served).
+# Its go.mod replaces the nested gollm module with ./gollm, which the module zip leaves out, so it is built
+# in a wrapper module that takes gollm at the pseudo-version of v0.0.25's commit (served by the proxy).
+KUBECTL_AI = "v0.0.25"
+KUBECTL_AI_MODULE = "github.com/GoogleCloudPlatform/kubectl-ai"
+KUBECTL_AI_GOLLM_MODULE = "github.com/GoogleCloudPlatform/kubectl-ai/gollm"
+KUBECTL_AI_GOLLM = "v0.0.0-20250912170654-5f2fe1fea132"  # gollm at the commit tagged v0.0.25
 
 # Debian packages the set-up installs (./dev reads this line; `deployproof doctor` prints it as the fix).
 APT_PACKAGES = (

@@ -2,7 +2,8 @@
 
 One module fixture does the work once: detect the tools, review the Dockerfiles (Gordon or
 checkov), diagnose the live namespace from a freshly collected diagnostics folder (kubectl-ai
-or the summarizer), measure the pods under light traffic and recommend resources (kagent or
+— with the user's model, else the pinned build with our local stand-in model — and the
+summarizer), measure the pods under light traffic and recommend resources (kagent or
 the right-sizing advisor + checkov + kube-score on the chart rendered as the release was
 installed: its values files and --set values), then write reports/aiops-report.{json,md} and the
 advisor's values file for the umbrella chart, reports/rightsizing-values.yaml.
@@ -12,7 +13,9 @@ The tests assess that record against what can be checked independently: a tool c
 fallback analyzer parsed every failure it reported and looked at every Dockerfile and every
 live workload; its findings are counted per severity and graded (a letter per run, in the
 figures); the gate holds on unaccepted HIGH findings; the diagnosis names every pod the API
-itself sees in trouble.
+itself sees in trouble. With the stand-in model, kubectl-ai's answer must carry what only the live
+cluster knew (each pod's name, readiness and trouble, as the API reads them), and a broken Deployment
+must change it.
 """
 
 from __future__ import annotations
@@ -24,15 +27,17 @@ from pathlib import Path
 import httpx
 import pytest
 import yaml
+from kubernetes import client
 
 from deployproof import diagnostics
-from deployproof.aiops import acceptance, advisors, analyzers, rightsizing
+from deployproof.aiops import acceptance, advisors, analyzers, assistants, rightsizing, standin
 from deployproof.aiops.detect import detect_all
 from deployproof.aiops.diagnose import live_pod_troubles, unexplained
 from deployproof.aiops.record import AiopsReport
 from deployproof.charts import APP_CHARTS
 from deployproof.pytest_plugin import option
 from deployproof.release import VALUES_BY_PROVIDER
+from deployproof.waits import watch_until
 
 pytestmark = [pytest.mark.deploy, pytest.mark.criterion("SC-4")]
 
@@ -76,23 +81,30 @@ def aiops_report(request, cluster, k8s, release, sizing, tmp_path_factory) -> Ai
     recommendations, window = sizing
     work = tmp_path_factory.mktemp("aiops")
     detections = detect_all(custom_api=k8s.custom)
+    detections["kubectl-ai"] = advisors.kubectl_ai_detection(detections["kubectl-ai"])  # builds the pinned one if needed
 
     gordon = advisors.dockerfile_review(detections["gordon"])
 
     folder = work / "diagnostics"
     collector = diagnostics.Collector(cluster.kubeconfig(), cluster.context(), folder)
     collector.namespace(release.namespace)
-    troubles = live_pod_troubles(k8s.core.list_namespaced_pod(release.namespace).items)  # the API's reading, just after
+    pods_before = k8s.core.list_namespaced_pod(release.namespace).items
+    troubles = live_pod_troubles(pods_before)  # the API's reading, just after
     kubectl_ai, diagnosis = advisors.cluster_diagnosis(detections["kubectl-ai"], folder, kubeconfig=cluster.kubeconfig(),
-                                                       namespace=release.namespace)
+                                                       context=cluster.context(), namespace=release.namespace,
+                                                       workdir=work / "kubectl-ai")
+    check = {"api_troubles": troubles, "unexplained": unexplained(diagnosis, troubles)}
+    if advisors.uses_stand_in(kubectl_ai.detection) and kubectl_ai.answer is not None:
+        # The stand-in's answer held against the API's reading just before and just after kubectl-ai ran.
+        readings = (pods_before, k8s.core.list_namespaced_pod(release.namespace).items)
+        check["stand_in_unreported"] = min((standin.unreported_facts(kubectl_ai.answer.output, pods) for pods in readings), key=len)
 
     kagent = advisors.optimization(detections["kagent"], namespace=release.namespace, chart_workdir=work / "rendered",
                                    environment=VALUES_BY_PROVIDER.get(cluster.name, "embedded"),
                                    recommendations=recommendations, condition=window["condition"], release=release.name,
                                    values_files=list(release.values_files), set_values=dict(release.set_values))
 
-    report = AiopsReport([gordon, kubectl_ai, kagent], recommendations, window,
-                         diagnosis_check={"api_troubles": troubles, "unexplained": unexplained(diagnosis, troubles)})
+    report = AiopsReport([gordon, kubectl_ai, kagent], recommendations, window, diagnosis_check=check)
     report.stale_acceptances = acceptance.apply(report.findings, acceptance.load())
     report.write(Path(option(request.config, "report-dir") or "reports"))
     return report
@@ -100,7 +112,8 @@ def aiops_report(request, cluster, k8s, release, sizing, tmp_path_factory) -> Ai
 
 def test_each_ai_tool_was_used_or_its_fallback_ran_and_was_recorded(aiops_report, k8s, release, figures):
     for record in aiops_report.records:
-        figures[record.tool] = f"{record.status}, grade {record.grade}"
+        model = " (local stand-in model)" if record.figures.get("stand_in") and record.status == advisors.USED else ""
+        figures[record.tool] = f"{record.status}{model}, grade {record.grade}"
         if record.status == advisors.USED:
             answer = record.answer
             assert answer is not None and answer.returncode == 0 and answer.output.strip() and answer.seconds <= answer.timeout_s, (
@@ -183,3 +196,82 @@ def test_diagnosis_read_the_live_namespace(aiops_report, release, figures):
     assert record.figures["namespaces"] == [release.namespace], record.figures
     assert not check["unexplained"], (
         f"the diagnosis does not name pods the API sees in trouble: {check['unexplained']}\n{record.fallback_output}")
+
+
+def _kubectl_ai(aiops_report):
+    return next(r for r in aiops_report.records if r.tool == "kubectl-ai")
+
+
+def _stand_in_not_run(record, figures) -> bool:
+    """True when the user's own kubectl-ai model answered instead of the stand-in: the claim is then skipped with that
+    reason (the user's model was proven by the test above; its answers cannot be scripted). A pinned build that could
+    not be had is a failure, never a pass: the stand-in is the suite's own proof and needs only the Go module proxy."""
+    if advisors.uses_stand_in(record.detection):
+        return False
+    if not record.detection.usable:
+        pytest.fail(f"kubectl-ai with the local stand-in model could not run: {record.detection.why_not}"[:2000])
+    figures["kubectl_ai_stand_in"] = ("not run: the user's own model answered: " + record.detection.model)[:400]
+    pytest.skip("kubectl-ai answered with the user's own model, so the stand-in's scripted proof was not run "
+                "(unset the model's key, e.g. GEMINI_API_KEY/OPENAI_API_KEY, to run it)")
+
+
+def test_kubectl_ai_answered_from_the_live_cluster_through_the_local_model(aiops_report, figures):
+    record = _kubectl_ai(aiops_report)
+    _stand_in_not_run(record, figures)
+    conversation = record.figures["stand_in"]
+    figures["kubectl_ai_turns"] = conversation["turns"]
+    figures["kubectl_ai_commands"] = conversation["kubectl_commands"]
+    figures["kubectl_ai_pods_reported"] = len(conversation["pods_reported"])
+    assert record.status == advisors.USED, f"the pinned kubectl-ai did not answer through the stand-in: {record.answer}"
+    assert conversation["answered"] and len(conversation["kubectl_commands"]) == 2, conversation
+    assert all(conversation["tool_output_chars"].values()), f"a kubectl call returned nothing to the model: {conversation}"
+    assert conversation["pods_reported"], f"no pod came back from the cluster: {conversation}"
+    unreported = aiops_report.diagnosis_check["stand_in_unreported"]
+    assert not unreported, f"kubectl-ai's answer does not say what the API says about these pods: {unreported}\n{record.answer.output}"
+
+
+ABSENT_IMAGE = "deployproof/absent:never-built"  # with imagePullPolicy Never: the kubelet refuses at once, no registry asked
+
+
+@pytest.fixture
+def broken_deployment(k8s, scratch_namespace):
+    """A Deployment whose image is on no node: its pod waits in ErrImageNeverPull. Returns its namespace."""
+    labels = {"app": "broken"}
+    container = client.V1Container(
+        name="broken", image=ABSENT_IMAGE, image_pull_policy="Never",
+        resources=client.V1ResourceRequirements(requests={"cpu": "1m", "memory": "4Mi"}, limits={"cpu": "10m", "memory": "16Mi"}),
+        security_context=client.V1SecurityContext(allow_privilege_escalation=False, capabilities=client.V1Capabilities(drop=["ALL"]),
+                                                  read_only_root_filesystem=True))
+    pod_security = client.V1PodSecurityContext(run_as_non_root=True, run_as_user=65532,
+                                               seccomp_profile=client.V1SeccompProfile(type="RuntimeDefault"))
+    k8s.apps.create_namespaced_deployment(scratch_namespace, client.V1Deployment(
+        metadata=client.V1ObjectMeta(name="broken", labels=labels),
+        spec=client.V1DeploymentSpec(replicas=1, selector=client.V1LabelSelector(match_labels=labels),
+                                     template=client.V1PodTemplateSpec(
+                                         metadata=client.V1ObjectMeta(labels=labels),
+                                         spec=client.V1PodSpec(containers=[container], security_context=pod_security,
+                                                               automount_service_account_token=False)))))
+
+    def waiting(pods):
+        reasons = {p.metadata.name: live_pod_troubles([p]).get(p.metadata.name) for p in pods}
+        return "ErrImageNeverPull" in reasons.values(), reasons
+
+    watch_until(k8s.core.list_namespaced_pod, waiting, description="the broken pod waiting in ErrImageNeverPull", timeout=120,
+                namespace=scratch_namespace)
+    yield scratch_namespace
+    k8s.apps.delete_namespaced_deployment("broken", scratch_namespace)
+
+
+def test_kubectl_ai_answer_changes_with_a_broken_deployment(aiops_report, request, cluster, k8s, tmp_path, figures):
+    record = _kubectl_ai(aiops_report)
+    _stand_in_not_run(record, figures)
+    namespace = request.getfixturevalue("broken_deployment")
+    answer, conversation = assistants.kubectl_ai_with_stand_in(record.detection, cluster.kubeconfig(), namespace,
+                                                               tmp_path / "kubectl-ai", cluster.context())
+    figures["kubectl_ai_broken_answer"] = conversation["pods_reported"]
+    assert answer.answered, f"kubectl-ai did not answer about the broken Deployment: {answer}"
+    pods = k8s.core.list_namespaced_pod(namespace).items
+    unreported = standin.unreported_facts(answer.output, pods)
+    assert not unreported, f"the answer does not say what the API says about the broken pod: {unreported}\n{answer.output}"
+    broken = [line for line in answer.output.splitlines() if "ErrImageNeverPull" in line]
+    assert broken and any(p.metadata.name in line for p in pods for line in broken), answer.output

@@ -2,7 +2,8 @@
 
 - detect       — is each tool installed, and is a model configured (PATH, plugins, config files, env, cluster)
 - assistants   — ask the real tools in advisory (read-only) mode, with a timeout, through the runner
-- toolcache    — install the fallback analyzers on demand: checkov (own venv), kube-score (go install)
+- toolcache    — install on demand: checkov (own venv), kube-score (go install), kubectl-ai (built, pinned)
+- standin      — the local stand-in model kubectl-ai talks to when no model is configured (scripted, loopback)
 - analyzers    — checkov on dockerfiles/ and the rendered chart; kube-score on the rendered chart
 - severity     — one severity scale over the analyzers' check ids
 - diagnose     — failure diagnosis from a diagnostics folder (which pod, which reason, which fix)

@@ -4,15 +4,19 @@ For each task: when the tool is usable (installed, model configured) it is asked
 answer recorded ("used"); when it is missing, has no model, fails or times out, the fallback
 answers ("fallback ran"). The analyzers behind the fallbacks run in both cases — their
 findings are deterministic, so they, not a model's prose, decide the SC-4 gate.
+kubectl-ai without a model of the user's is the pinned build talking to our local stand-in model
+(`kubectl_ai_detection`); the record says so.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
-from . import analyzers, assistants, rightsizing
+from .. import versions
+from ..errors import DeployProofError
+from . import analyzers, assistants, rightsizing, standin, toolcache
 from .assistants import Answer
 from .detect import Detection
 from .diagnose import Diagnosis, diagnose
@@ -59,14 +63,40 @@ def dockerfile_review(detection: Detection, *, dockerfiles_dir: Path = analyzers
                       checkov_run.findings, [checkov_run])
 
 
-def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubeconfig: Path, namespace: str,
-                      timeout: float = assistants.DEFAULT_TIMEOUT) -> tuple[ToolRecord, Diagnosis]:
-    """kubectl-ai diagnoses the namespace; the diagnostics-folder summarizer always reads the collected folder."""
-    answer = assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, timeout=timeout) if detection.usable else None
+def kubectl_ai_detection(found: Detection, *, build: Callable[[], Path] = toolcache.kubectl_ai) -> Detection:
+    """The user's kubectl-ai when it has a model; else the pinned build with the local stand-in model; else why neither
+    (the fallback then answers, and the record carries the build error)."""
+    if found.usable:
+        return found
+    try:
+        binary = build()
+    except DeployProofError as exc:
+        return replace(found, why_not=f"{found.why_not}; and the pinned kubectl-ai {versions.KUBECTL_AI} could not be built "
+                                      f"to run with the local stand-in model: {exc}")
+    return Detection("kubectl-ai", True, str(binary), model=f"{standin.DESCRIPTION} (kubectl-ai {versions.KUBECTL_AI}, built here)",
+                     usable=True, settings={"stand_in": True, "provider": "openai", "model": standin.MODEL})
+
+
+def uses_stand_in(detection: Detection) -> bool:
+    return bool(detection.usable and (detection.settings or {}).get("stand_in"))
+
+
+def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubeconfig: Path, namespace: str, context: str = "",
+                      workdir: Path | None = None, timeout: float = assistants.DEFAULT_TIMEOUT) -> tuple[ToolRecord, Diagnosis]:
+    """kubectl-ai diagnoses the namespace (with the user's model, or the local stand-in); the diagnostics-folder
+    summarizer always reads the collected folder."""
+    answer, conversation = None, None
+    if uses_stand_in(detection):
+        answer, conversation = assistants.kubectl_ai_with_stand_in(
+            detection, kubeconfig, namespace, workdir or diagnostics_folder.parent / "kubectl-ai", context, timeout=timeout)
+    elif detection.usable:
+        answer = assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, timeout=timeout)
     result = diagnose(diagnostics_folder)
+    figures: dict[str, Any] = {"problems": len(result.problems), "healthy": result.healthy, "namespaces": result.namespaces}
+    if conversation is not None:
+        figures["stand_in"] = conversation
     record = ToolRecord("kubectl-ai", "cluster diagnosis", detection, _status(detection, answer), answer,
-                        f"diagnostics-folder summarizer on {diagnostics_folder}", result.summary(), result.findings(),
-                        figures={"problems": len(result.problems), "healthy": result.healthy, "namespaces": result.namespaces})
+                        f"diagnostics-folder summarizer on {diagnostics_folder}", result.summary(), result.findings(), figures=figures)
     return record, result
 
 

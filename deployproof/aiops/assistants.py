@@ -3,17 +3,24 @@
 Every call goes through the one runner with a timeout; a tool that fails or times out is
 recorded as such and the fallback runs. Nothing here lets a tool change the cluster or a file:
 kubectl-ai runs without --skip-permissions (it must ask before any change, and --quiet cannot
-answer), and every prompt says the task is read-only.
+answer), and every prompt says the task is read-only. Without a model of the user's, kubectl-ai
+(the pinned build) talks to our local stand-in model (standin.py) instead.
 """
 
 from __future__ import annotations
 
+import os
+import re
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any, Mapping
 
+from .. import tools
 from ..errors import CommandError
+from ..kube import pinned_kubeconfig
 from ..runner import run
+from . import standin
 from .detect import Detection
 
 DEFAULT_TIMEOUT = 300.0
@@ -41,15 +48,16 @@ class Answer:
         return {**asdict(self), "answered": self.answered}
 
 
-def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | None = None, shown_prompt: str = "") -> Answer:
+def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | None = None, shown_prompt: str = "",
+         env: Mapping[str, str] | None = None, input: str | None = None) -> Answer:
     shown = " ".join(str(c) for c in cmd[:-1]) + f" {shown_prompt or '<prompt>'!r}"
     begun = time.monotonic()
     try:
-        proc = run(cmd, check=False, timeout=timeout, cwd=cwd)
+        proc = run(cmd, check=False, timeout=timeout, cwd=cwd, env=env, input=input)
     except CommandError as exc:  # the runner turns a timeout into CommandError
         return Answer(tool, task, shown, False, round(time.monotonic() - begun, 1), "", exc.cause, None, timeout)
     seconds = round(time.monotonic() - begun, 1)
-    output = proc.stdout.strip()
+    output = plain_text(proc.stdout)
     if proc.returncode != 0 or not output:
         return Answer(tool, task, shown, False, seconds, output, (proc.stderr or "no output").strip()[-1000:], proc.returncode, timeout)
     return Answer(tool, task, shown, True, seconds, output, "", proc.returncode, timeout)
@@ -66,11 +74,24 @@ def gordon_review_dockerfiles(detection: Detection, dockerfiles: list[Path], rep
                 shown_prompt=f"Review these Dockerfiles … ({len(dockerfiles)} files)")
 
 
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain_text(output: str) -> str:
+    """A terminal UI's output as text: no colour codes, no padding at line ends, at most one blank line in a row."""
+    lines = [line.rstrip() for line in ANSI_ESCAPE.sub("", output).splitlines()]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def _diagnosis_prompt(namespace: str) -> str:
+    return (f"Diagnose the application in namespace {namespace}: list every pod that is not Running and Ready, restarting, "
+            f"failing probes, pending or failing to pull its image, with the reason and the most likely fix. {ADVISORY}")
+
+
 def kubectl_ai_diagnose(detection: Detection, kubeconfig: Path, namespace: str, context: str = "", *,
                         timeout: float = DEFAULT_TIMEOUT) -> Answer:
     """Ask kubectl-ai what is wrong in the namespace, non-interactively (--quiet), with read-only kubectl."""
-    prompt = (f"Diagnose the application in namespace {namespace}: list every pod that is not Running and Ready, restarting, "
-              f"failing probes, pending or failing to pull its image, with the reason and the most likely fix. {ADVISORY}")
+    prompt = _diagnosis_prompt(namespace)
     settings = detection.settings or {}
     cmd = [detection.binary, "--quiet", "--kubeconfig", str(kubeconfig), "--max-iterations", "10"]
     if settings.get("provider"):
@@ -78,6 +99,32 @@ def kubectl_ai_diagnose(detection: Detection, kubeconfig: Path, namespace: str, 
     if settings.get("model"):
         cmd += ["--model", settings["model"]]
     return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
+
+
+def kubectl_ai_with_stand_in(detection: Detection, kubeconfig: Path, namespace: str, workdir: Path, context: str = "", *,
+                             timeout: float = DEFAULT_TIMEOUT) -> tuple[Answer, dict[str, Any]]:
+    """The real kubectl-ai, asked the same question, with our local stand-in model (standin.py) as its model.
+
+    It runs in a home of its own under `workdir` (no user config can choose another provider or skip the
+    permission check), with the cluster's kubectl first on PATH and a kubeconfig holding only `context`.
+    Returns its answer and the stand-in's summary of the conversation (turns, kubectl commands, pods reported).
+    """
+    for folder in ("home", "config", "tmp"):
+        (workdir / folder).mkdir(parents=True, exist_ok=True)
+    if context:
+        kubeconfig = pinned_kubeconfig(kubeconfig, context, workdir / "kubeconfig")
+    prompt = _diagnosis_prompt(namespace)
+    cmd = [detection.binary, "--quiet", "--llm-provider", "openai", "--model", standin.MODEL, "--kubeconfig", str(kubeconfig),
+           "--max-iterations", "6", "--trace-path", str(workdir / "trace.txt"), prompt]
+    environment = {"HOME": str(workdir / "home"), "XDG_CONFIG_HOME": str(workdir / "config"), "TMPDIR": str(workdir / "tmp"),
+                   # wide enough that no answer line wraps: a pod's name and its readiness stay on one line
+                   "KUBECTL_AI_TERM_WIDTH": "200",
+                   "PATH": f"{tools.find('kubectl').parent}{os.pathsep}{os.environ.get('PATH', '')}"}
+    with standin.LocalModel(standin.DiagnosisScript(namespace)) as model:
+        # stdin: an empty pipe, so kubectl-ai never waits on the caller's terminal for more of the query
+        answer = _ask("kubectl-ai", "cluster diagnosis", cmd, timeout=timeout, env={**environment, **model.environment()},
+                      input="", shown_prompt=prompt[:80] + " …")
+    return answer, model.summary()
 
 
 def kagent_optimize(detection: Detection, namespace: str, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:

@@ -10,7 +10,7 @@ from typing import Any
 
 from . import rightsizing
 from .acceptance import Acceptance
-from .advisors import ToolRecord
+from .advisors import USED, ToolRecord
 from .findings import GRADES, Finding, count_by_severity, sort_findings
 
 GATED_TOOLS = ("checkov", "kube-score")  # findings about our own images and charts
@@ -72,7 +72,8 @@ class AiopsReport:
             why = r.detection.model if r.detection.usable else r.detection.why_not
             failed = f" (the tool did not answer: {(r.answer.error or 'empty answer')[:120]})" if r.answer and not r.answer.answered else ""
             counts = ", ".join(f"{n} {s}" for s, n in r.counts.items()) or "none"
-            lines.append(f"| {r.tool} | {r.task} | **{r.status}**{failed} | {r.grade} | {counts} | {why} | {_cell(said)} |")
+            model = " (local stand-in model)" if r.figures.get("stand_in") and r.status == USED else ""
+            lines.append(f"| {r.tool} | {r.task} | **{r.status}**{model}{failed} | {r.grade} | {counts} | {why} | {_cell(said)} |")
         lines += ["", "Grades: " + "; ".join(f"{g} = {text}" for g, text in GRADES.items()) + "."]
         for r in self.records:
             lines += ["", f"### {r.tool}: {r.fallback}", "", "```", r.fallback_output.strip() or "(no output)", "```"]
@@ -82,6 +83,11 @@ class AiopsReport:
                              f"({counts}) on {len(a.subjects)} files/objects, {a.seconds} s")
             if r.answer and r.answer.answered:
                 lines += ["", f"{r.tool} said ({r.answer.seconds} s, `{r.answer.command}`):", "", "```", r.answer.output.strip(), "```"]
+            conversation = r.figures.get("stand_in")
+            if conversation:
+                commands = ", ".join(f"`{c}`" for c in conversation["kubectl_commands"]) or "nothing"
+                lines += ["", f"The model was a {conversation['model']}. In {conversation['turns']} turns it asked {r.tool} to run "
+                              f"{commands}, and wrote its answer only from what those commands returned."]
         lines += ["", "## Gate", ""]
         blocking = self.blocking
         lines.append(f"{len(blocking)} unaccepted HIGH/CRITICAL findings in our images and charts"

@@ -1,4 +1,5 @@
-"""Install the fallback analyzers on demand into the cache: checkov in a venv of its own, kube-score by `go install`.
+"""Install the SC-4 tools on demand into the cache: checkov in a venv of its own, kube-score by `go install`,
+kubectl-ai built from the Go module proxy (in a wrapper module, like the embedded cluster's components).
 
 Each lands in `<cache>/tools/<name>-<version>` and is marked complete only after it ran once,
 so an interrupted install is redone, and a version bump in versions.py installs afresh.
@@ -77,3 +78,49 @@ def kube_score() -> Path:
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     return exe
+
+
+def kubectl_ai_dir() -> Path:
+    """Where the pinned kubectl-ai is cached: by its version and the Go toolchain that built it."""
+    from ..providers.embedded import build  # lazy: the Go toolchain lookup and the build helpers live there
+
+    return tool_dir("kubectl-ai", f"{versions.KUBECTL_AI}-{build.go_version()}")
+
+
+def kubectl_ai_cached() -> Path | None:
+    """The pinned kubectl-ai if it is already built (builds nothing), else None."""
+    try:
+        target = kubectl_ai_dir()
+    except PrerequisiteError:
+        return None
+    return target / "kubectl-ai" if _complete(target) else None
+
+
+def kubectl_ai() -> Path:
+    """Path of the pinned kubectl-ai, built from source through the Go module proxy on first use.
+
+    Not `go install`: its go.mod replaces the nested gollm module with a local folder that the module
+    zip leaves out, so a wrapper module requires kubectl-ai and maps gollm to its published pseudo-version.
+    """
+    from ..providers.embedded import build
+
+    target = kubectl_ai_dir()
+    with build.build_lock(target, f"kubectl-ai {versions.KUBECTL_AI}"):
+        if _complete(target):
+            return target / "kubectl-ai"
+        component = build.Component("kubectl-ai", versions.KUBECTL_AI, ("kubectl-ai",))
+        work = cache_dir() / "work" / f"kubectl-ai-{versions.KUBECTL_AI}"
+        work.mkdir(parents=True, exist_ok=True)
+        gollm = versions.KUBECTL_AI_GOLLM_MODULE
+
+        def make(staging: Path) -> dict:
+            build._wrapper_build(component, work, staging, module=versions.KUBECTL_AI_MODULE,
+                                 packages=[f"{versions.KUBECTL_AI_MODULE}/cmd"],
+                                 ldflags=f"-s -w -X main.version={versions.KUBECTL_AI}",
+                                 replaces=(f"{gollm} => {gollm} {versions.KUBECTL_AI_GOLLM}",))
+            reported = run([staging / "kubectl-ai", "version"], quiet=True).stdout.strip()
+            return {"version": versions.KUBECTL_AI, "gollm": versions.KUBECTL_AI_GOLLM, "reported": reported}
+
+        with step(f"build kubectl-ai {versions.KUBECTL_AI} from the Go module proxy"):
+            build.build_into(target, make)
+    return target / "kubectl-ai"
