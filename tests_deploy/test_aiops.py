@@ -84,7 +84,7 @@ def aiops_report(request, cluster, k8s, release, sizing, tmp_path_factory) -> Ai
     collector.namespace(release.namespace)
     troubles = live_pod_troubles(k8s.core.list_namespaced_pod(release.namespace).items)  # the API's reading, just after
     kubectl_ai, diagnosis = advisors.cluster_diagnosis(detections["kubectl-ai"], folder, kubeconfig=cluster.kubeconfig(),
-                                                       namespace=release.namespace)
+                                                       namespace=release.namespace, context=cluster.context())
 
     kagent = advisors.optimization(detections["kagent"], namespace=release.namespace, chart_workdir=work / "rendered",
                                    environment=VALUES_BY_PROVIDER.get(cluster.name, "embedded"),

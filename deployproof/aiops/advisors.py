@@ -59,10 +59,12 @@ def dockerfile_review(detection: Detection, *, dockerfiles_dir: Path = analyzers
                       checkov_run.findings, [checkov_run])
 
 
-def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubeconfig: Path, namespace: str,
+def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubeconfig: Path, namespace: str, context: str = "",
                       timeout: float = assistants.DEFAULT_TIMEOUT) -> tuple[ToolRecord, Diagnosis]:
-    """kubectl-ai diagnoses the namespace; the diagnostics-folder summarizer always reads the collected folder."""
-    answer = assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, timeout=timeout) if detection.usable else None
+    """kubectl-ai diagnoses the namespace (in `context` of `kubeconfig`); the diagnostics-folder summarizer always reads
+    the collected folder."""
+    answer = (assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, context, timeout=timeout)
+              if detection.usable else None)
     result = diagnose(diagnostics_folder)
     record = ToolRecord("kubectl-ai", "cluster diagnosis", detection, _status(detection, answer), answer,
                         f"diagnostics-folder summarizer on {diagnostics_folder}", result.summary(), result.findings(),

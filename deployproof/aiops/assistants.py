@@ -8,11 +8,13 @@ answer), and every prompt says the task is read-only.
 
 from __future__ import annotations
 
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ..errors import CommandError
+from ..kube import pinned_kubeconfig
 from ..runner import run
 from .detect import Detection
 
@@ -72,12 +74,15 @@ def kubectl_ai_diagnose(detection: Detection, kubeconfig: Path, namespace: str, 
     prompt = (f"Diagnose the application in namespace {namespace}: list every pod that is not Running and Ready, restarting, "
               f"failing probes, pending or failing to pull its image, with the reason and the most likely fix. {ADVISORY}")
     settings = detection.settings or {}
-    cmd = [detection.binary, "--quiet", "--kubeconfig", str(kubeconfig), "--max-iterations", "10"]
-    if settings.get("provider"):
-        cmd += ["--llm-provider", settings["provider"]]
-    if settings.get("model"):
-        cmd += ["--model", settings["model"]]
-    return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
+    with tempfile.TemporaryDirectory(prefix="deployproof-kubectl-ai-") as tmp:
+        # kubectl-ai follows a kubeconfig's current context only: it gets a copy pinned to the run's context.
+        config = pinned_kubeconfig(kubeconfig, context, Path(tmp) / "kubeconfig") if context else kubeconfig
+        cmd = [detection.binary, "--quiet", "--kubeconfig", str(config), "--max-iterations", "10"]
+        if settings.get("provider"):
+            cmd += ["--llm-provider", settings["provider"]]
+        if settings.get("model"):
+            cmd += ["--model", settings["model"]]
+        return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
 
 
 def kagent_optimize(detection: Detection, namespace: str, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:
