@@ -97,11 +97,18 @@ class Preflight:
         """Add `check`, replacing one of the same name (the NetworkPolicy row once the probe has run)."""
         self.checks = [c for c in self.checks if c.name != check.name] + [check]
 
+    def missing(self, need: str) -> str | None:
+        """Why this cluster lacks `need` (a criteria.NEEDS key), or None when nothing says it does."""
+        for check in self.checks:
+            if check.status == MISSING and check.need == need:
+                return f"{check.result} (preflight: {check.name})"
+        return None
+
     def unprovable(self, test_key: str) -> str | None:
         """Why test `test_key` cannot prove anything on this cluster, or None."""
-        for check in self.checks:
-            if check.status == MISSING and check.need and test_key in NEEDS.get(check.need, ()):
-                return f"{check.result} (preflight: {check.name})"
+        for need, tests in NEEDS.items():
+            if test_key in tests and (reason := self.missing(need)):
+                return reason
         return None
 
     def blocked(self) -> list[Check]:

@@ -427,3 +427,10 @@ def test_discovery_and_access_reviews_go_over_http_as_the_api_server_expects():
     assert reviews[0]["apiVersion"] == "authorization.k8s.io/v1" and reviews[0]["kind"] == "SelfSubjectAccessReview"
     assert reviews[0]["spec"]["resourceAttributes"] == {"verb": "create", "group": "apps", "resource": "deployments", "namespace": "todo"}
     assert reviews[1]["spec"]["resourceAttributes"] == {"verb": "delete", "resource": "namespaces"}  # core group, cluster-wide
+
+
+def test_missing_names_the_reason_of_a_need():
+    checked = Preflight("ctx", [Check("metrics API", MISSING, "no metrics API: 404", need="metrics"),
+                                Check("Pod Security admission", UNKNOWN, "…", need="pod-security")])
+    assert checked.missing("metrics") == "no metrics API: 404 (preflight: metrics API)"
+    assert checked.missing("pod-security") is None and checked.missing("netpol") is None
