@@ -148,10 +148,35 @@ def rejection(chart: str, values_files: Iterable[Path] = (), *, set_values: Mapp
     raise AssertionError(f"helm rendered {chart} with {dict(set_values or {})} but should have refused it")
 
 
+def set_args(set_values: Mapping[str, str] | None) -> list[str]:
+    """`--set key=value` for each value; a comma in a value is escaped (helm would split the value there)."""
+    args: list[str] = []
+    for key, value in (set_values or {}).items():
+        args += ["--set", f"{key}={str(value).replace(',', chr(92) + ',')}"]
+    return args
+
+
 def _values_args(values_files: Iterable[Path], set_values: Mapping[str, str] | None) -> list[str]:
     args: list[str] = []
     for path in values_files:
         args += ["--values", str(path)]
-    for key, value in (set_values or {}).items():
-        args += ["--set", f"{key}={value}"]
-    return args
+    return args + set_args(set_values)
+
+
+def release_value(values_files: Iterable[Path], path: str, chart: str = UMBRELLA) -> Any:
+    """The value at dotted `path` (e.g. frontend.service.nodePort) as a release of `chart` with `values_files` gets it
+    before any --set: the subchart's default, the umbrella's, then each file in order (None when nobody sets it)."""
+    keys = path.split(".")
+    layers: list[Any] = []
+    if (chart_dir(keys[0]) / "values.yaml").is_file():
+        layers.append({keys[0]: yaml.safe_load((chart_dir(keys[0]) / "values.yaml").read_text()) or {}})
+    layers.append(yaml.safe_load((chart_dir(chart) / "values.yaml").read_text()) or {})
+    layers += [yaml.safe_load(Path(f).read_text()) or {} for f in values_files]
+    found = None
+    for layer in layers:
+        node: Any = layer
+        for key in keys:
+            node = node.get(key) if isinstance(node, dict) else None
+        if node is not None:
+            found = node
+    return found

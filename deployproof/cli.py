@@ -16,8 +16,8 @@ from .errors import DeployProofError, PrerequisiteError, UsageError
 
 EXIT_FAILED, EXIT_USAGE, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 130
 CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version", "kind_nodes")
-# Settings the CLI has no use for (they shape a pytest run).
-PYTEST_ONLY_FIELDS = ("criteria",)
+# Settings the CLI has no use for (they shape a pytest run: its scope, its load tests).
+PYTEST_ONLY_FIELDS = ("criteria", "allow_load_to")
 # Older spellings of the cluster commands' options, still accepted.
 ALIASES = {"cluster_provider": ("--provider",), "kube_context": ("--context",)}
 

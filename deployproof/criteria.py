@@ -156,6 +156,33 @@ _LIST = (
 
 CRITERIA: dict[str, Criterion] = {c.id: c for c in _LIST}
 
+# What a test needs from the cluster beyond a working Kubernetes, by the preflight check that finds it out
+# (deployproof/preflight.py). Where the preflight finds a need missing, its tests are skipped "unproven: <why>", so
+# their claims are unproven there: never passed, and never failed for that reason.
+NEEDS: dict[str, tuple[str, ...]] = {
+    # the metrics API: read directly, through an HPA, or sampled by the right-sizing advisor (SC-4's report, the step load)
+    "metrics": (
+        _CLUSTER + "test_metrics_api_reports_nodes_and_pods", _CLUSTER + "test_hpa_shows_current_cpu_utilisation",
+        "tests_resilience/test_hpa.py::test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in",
+        "tests_resilience/test_load.py::test_step_load_records_throughput_latency_and_the_knee",
+        _AIOPS + "test_each_ai_tool_was_used_or_its_fallback_ran_and_was_recorded",
+        _AIOPS + "test_our_images_and_charts_have_no_unaccepted_high_findings",
+        _AIOPS + "test_right_sizing_measured_every_app_container_against_its_live_spec",
+        _AIOPS + "test_diagnosis_read_the_live_namespace"),
+    # Pod Security admission honouring a namespace's enforce label
+    "pod-security": (_CLUSTER + "test_restricted_namespace_rejects_a_privileged_pod",),
+    # a server of a supported minor (versions.SUPPORTED_KUBERNETES)
+    "supported-version": (_CLUSTER + "test_version_is_the_pinned_release",),
+    # NetworkPolicies enforced (the NETPOL tests' own deny-all probe decides; fixtures/netpol.py)
+    "netpol": tuple(t for claim in CRITERIA["NETPOL"].claims for t in claim.tests),
+}
+
+
+def claims_needing(need: str) -> list[tuple[str, str]]:
+    """(criterion, claim text) of every claim with a test that needs `need`."""
+    tests = set(NEEDS.get(need, ()))
+    return [(c.id, claim.text) for c in _LIST for claim in c.claims if tests & set(claim.tests)]
+
 
 def map_key(nodeid: str) -> str:
     """`path::function` of a pytest node id: parametrized cases and classes map onto their function."""

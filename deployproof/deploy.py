@@ -7,9 +7,11 @@
 is then never torn down by us); `deploy` runs inside it: images built (content-tagged, unchanged
 ones reused) or taken from `--skip-image-build` and loaded into the cluster, the namespace and
 `helm upgrade --install --wait` with pods watched for permanent failures (podwatch.py), then the
-app's URL from the frontend Service's live NodePort. On any failure the diagnostics are
-collected before anything is removed. The pytest fixtures and `deployproof deploy` are thin
-wrappers over these two context managers.
+app's URL: --app-url when given, else the frontend Service's live NodePort on the provider's address.
+Before anything is built the cluster is preflighted (preflight.py: what it lets the run prove, and
+whether the deployment can work there at all); the table is printed before the install. On any
+failure the diagnostics are collected before anything is removed. The pytest fixtures and
+`deployproof deploy` are thin wrappers over these two context managers.
 """
 
 from __future__ import annotations
@@ -21,12 +23,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, MutableMapping
 
-from . import charts, diagnostics
+from . import charts, diagnostics, preflight
 from .errors import DeploymentError, DeployProofError, PrerequisiteError, UsageError
 from .podwatch import Limits, PodWatch
 from .progress import say, step
 from .providers import Provider, running_before_up
-from .release import VALUES_BY_PROVIDER, Release, image_values
+from .release import VALUES_BY_PROVIDER, Release, browser_origin_values, image_values, wanted_frontend_node_port
 from .settings import Settings
 
 # Steps of a provider's `up` that are set-up rather than bringing a cluster up (building it from source).
@@ -133,7 +135,7 @@ class Images:
 class Deployment:
     """The app as deployed: where it answers, which release, which images, how long each step took."""
 
-    url: str | None  # None when the release has no NodePort for the frontend (see url_error)
+    url: str | None  # where the tests reach the app: --app-url, else the NodePort URL; None: see url_error
     release: str
     namespace: str
     kubeconfig: Path
@@ -145,6 +147,8 @@ class Deployment:
     diagnostics: Path | None = None
     url_error: DeployProofError | None = None  # why there is no URL: raised by whoever needs it (app_url, the CLI)
     failed: bool = False  # set by the caller when its checks failed: decides --keep and diagnostics
+    node_port_url: str | None = None  # the frontend's NodePort as the host reaches it (SC-2), even beside --app-url
+    node_port_error: DeployProofError | None = None  # why the host reaches no NodePort
 
 
 # ---------------------------------------------------------------------------------------------
@@ -195,11 +199,13 @@ def cluster(settings: Settings, provider: Provider) -> Iterator[ClusterRun]:
 
 @contextlib.contextmanager
 def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | None = None, images: Images | None = None,
-           record: MutableMapping[str, str] | None = None, limits: Limits | None = None) -> Iterator[Deployment]:
+           record: MutableMapping[str, str] | None = None, limits: Limits | None = None,
+           checked: preflight.Preflight | None = None) -> Iterator[Deployment]:
     """Build, load, install and wait; yield the Deployment; uninstall per --keep afterwards.
 
     Without `cluster_run` the cluster is brought up here too (and torn down per --keep if we
-    created it); without `images` they are built and loaded here (`build_and_load`).
+    created it); without `checked` it is preflighted here (`check_cluster`) before anything is
+    built; without `images` they are built and loaded here (`build_and_load`).
     `record` (e.g. the report's context) receives the figures as text. A failure
     inside the block, or `deployment.failed = True`, counts as a failed run: diagnostics are
     collected before the release is removed (or kept).
@@ -209,7 +215,7 @@ def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | 
         if cluster_run is None:
             cluster_run = stack.enter_context(cluster(settings, provider))
         try:
-            deployment = _install(settings, cluster_run, images, record, limits)
+            deployment = _install(settings, cluster_run, images, record, limits, checked)
         except BaseException:
             cluster_run.failed = True
             raise
@@ -235,10 +241,27 @@ def undeploy(settings: Settings, provider: Provider) -> None:
     _release(settings, provider, {}).uninstall()
 
 
-def _release(settings: Settings, provider: Provider, images: dict[str, str]) -> Release:
+def _release(settings: Settings, provider: Provider, images: dict[str, str], *, browser_origins: bool = False) -> Release:
+    """The release these settings install; with `browser_origins`, Better Auth is told where the host reaches the app
+    (--app-url, or the node origins of an existing cluster: provider.app_origins)."""
     values = [charts.values_file(VALUES_BY_PROVIDER[provider.name])] if provider.name in VALUES_BY_PROVIDER else []
     values += list(settings.values)
-    return Release(settings.release_name, settings.namespace, provider.kubeconfig(), provider.context(), values, image_values(images))
+    set_values = image_values(images)
+    if browser_origins:
+        set_values.update(browser_origin_values(settings.app_url, provider.app_origins(wanted_frontend_node_port(values)), values))
+    return Release(settings.release_name, settings.namespace, provider.kubeconfig(), provider.context(), values, set_values)
+
+
+def check_cluster(settings: Settings, provider: Provider) -> preflight.Preflight:
+    """The preflight (preflight.py) of the provider's running cluster for the release these settings would install."""
+    from .kube import KubeClients
+
+    clients = KubeClients.connect(provider.kubeconfig(), provider.context())
+    try:
+        with step(f"preflight of the cluster (context {provider.context()})"):
+            return preflight.run(clients, _release(settings, provider, {}))
+    finally:
+        clients.close()
 
 
 def build_and_load(settings: Settings, provider: Provider, record: MutableMapping[str, str] | None = None) -> Images:
@@ -255,16 +278,19 @@ def build_and_load(settings: Settings, provider: Provider, record: MutableMappin
 
 
 def _install(settings: Settings, run: ClusterRun, images: Images | None, record: MutableMapping[str, str],
-             limits: Limits | None) -> Deployment:
+             limits: Limits | None, checked: preflight.Preflight | None) -> Deployment:
     from .kube import KubeClients
 
     provider = run.provider
     record.update({"provider": provider.name, "context": provider.context(), "cluster_up_s": str(run.up_s)})
+    checked = checked or check_cluster(settings, provider)
+    checked.stop_if_blocked()
     images = images or build_and_load(settings, provider, record)
     timings = Timings(cluster_up_s=run.up_s, cluster_reused=not run.created, images_built_s=images.built_s,
                       images_cached=_cached_summary(images.refs), images_loaded_s=images.loaded_s)
 
-    release = _release(settings, provider, images.tags)
+    say(checked.table())
+    release = _release(settings, provider, images.tags, browser_origins=True)
     record["release"] = f"{release.name} in namespace {release.namespace}"
     clients = KubeClients.connect(provider.kubeconfig(), provider.context())
     try:
@@ -285,30 +311,33 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
             if not settings.keep_after(True):
                 _uninstall_quietly(release)
             raise DeploymentError(exc.cause, f"{exc.fix + '; ' if exc.fix else ''}diagnostics: {folder.resolve()}") from exc
-        url, url_error = _app_url(provider, clients.core, release)
+        node_port_url, node_port_error = _node_port_url(provider, clients.core, release)
     finally:
         clients.close()
+    url, url_error = (settings.app_url, None) if settings.app_url else (node_port_url, node_port_error)
 
     # The whole: from just before cluster up to all Ready, less building the cluster's components
     # (set-up) and any time between cluster up and the image build spent on other things (other tests).
     between = max(0.0, images.started - run.ready_at) if run.ready_at else 0.0
-    timings.excluded = {"cluster components built": run.setup_s, "other work between cluster up and images": round(between, 1)}
-    timings.total_s = round(time.monotonic() - run.started - run.setup_s - between, 1)
+    timings.excluded = {"cluster components built": run.setup_s, "other work between cluster up and images": round(between, 1),
+                        "preflight probes after the build": round(checked.probe_s, 1)}
+    timings.total_s = round(time.monotonic() - run.started - run.setup_s - between - checked.probe_s, 1)
     release.helm_s, release.deploy_s = timings.helm_to_ready_s, timings.total_s
     record.update(timings.report_context())
     if url is not None:
         record["app_url"] = url
     say(f"✓ deployed {release.name} in {timings.total_s:.1f}s from the start of the run: {url or f'no URL ({url_error.cause})'}")
     return Deployment(url, release.name, release.namespace, provider.kubeconfig(), provider.context(), provider.name,
-                      images.refs, timings, release, url_error=url_error)
+                      images.refs, timings, release, url_error=url_error, node_port_url=node_port_url, node_port_error=node_port_error)
 
 
-def _app_url(provider: Provider, core_api, release: Release) -> tuple[str | None, DeployProofError | None]:
-    """The app's URL; a release without a NodePort for the frontend is installed all the same (the checks say so)."""
+def _node_port_url(provider: Provider, core_api, release: Release) -> tuple[str | None, DeployProofError | None]:
+    """The frontend's NodePort as the host reaches it; a release without one (or a cluster whose nodes the host cannot
+    reach) is installed all the same: the checks, or --app-url, say what follows."""
     try:
         return provider.node_port_url(frontend_node_port(core_api, release.namespace, release.name)), None
     except DeployProofError as exc:
-        say(f"  no URL for the app: {exc.cause}")
+        say(f"  no NodePort URL for the app: {exc.cause}")
         return None, exc
 
 

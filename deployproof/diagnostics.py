@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Iterable
 
+from .kube import helm_args, kubectl_args
 from .progress import say
 from .runner import run
 from .tools import find
@@ -24,7 +25,7 @@ class Collector:
         self.problems: list[str] = []
 
     def kubectl(self, *args: str) -> str:
-        out = run([find("kubectl"), "--kubeconfig", self.kubeconfig, "--context", self.context, *args], check=False, quiet=True)
+        out = run([find("kubectl"), *kubectl_args(self.kubeconfig, self.context), *args], check=False, quiet=True)
         if out.returncode != 0:
             self.problems.append(f"kubectl {' '.join(args)}: {out.stderr.strip()[-200:]}")
         return out.stdout
@@ -60,7 +61,7 @@ class Collector:
         except Exception as exc:  # noqa: BLE001
             self.problems.append(f"helm: {exc}")
             return
-        base = [helm, "--kubeconfig", self.kubeconfig, "--kube-context", self.context, "-n", namespace]
+        base = [helm, *helm_args(self.kubeconfig, self.context), "-n", namespace]
         for name, args in (("status.txt", ["status", release]), ("values.yaml", ["get", "values", release, "--all"]), ("history.txt", ["history", release])):
             out = run([*base, *args], check=False, quiet=True)
             self.write(f"helm/{name}", out.stdout + out.stderr)

@@ -1,8 +1,10 @@
 """Kubernetes API clients for one cluster, built from an explicit kubeconfig and context (never the environment).
 
 `KubeClients.connect(kubeconfig, context)` is what the library and the tests use (`k8s.core`,
-`k8s.apps`, …). `pinned_kubeconfig` writes a copy of a kubeconfig whose current-context is the
-chosen one, for tools that only honour a file's current context (pytest-helm-charts' ExistingCluster).
+`k8s.apps`, …). `kubectl_args` and `helm_args` are the one place kubectl and helm get the same two, so
+`--kube-context` is honoured by every call rather than a kubeconfig's current context. `pinned_kubeconfig`
+writes a copy of a kubeconfig whose current-context is the chosen one, for tools that only honour a file's
+current context (pytest-helm-charts' ExistingCluster, kubectl-ai).
 """
 
 from __future__ import annotations
@@ -21,6 +23,16 @@ _FILE_FIELDS = {
     "clusters": ("cluster", ("certificate-authority",)),
     "users": ("user", ("client-certificate", "client-key", "tokenFile")),
 }
+
+
+def kubectl_args(kubeconfig: str | os.PathLike[str], context: str) -> list[str]:
+    """kubectl's options naming the cluster: both always, so neither KUBECONFIG nor a current-context decides."""
+    return ["--kubeconfig", str(kubeconfig), "--context", context]
+
+
+def helm_args(kubeconfig: str | os.PathLike[str], context: str) -> list[str]:
+    """helm's options naming the cluster (helm spells the context `--kube-context`)."""
+    return ["--kubeconfig", str(kubeconfig), "--kube-context", context]
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,8 @@ FIRST_NODE_PORT = 30090  # the main release has 30080, the cluster tests' echo s
 POD_KILL = "tests_resilience/test_pod_kill.py::test_pod_killed_under_traffic_recovers_without_losing_tasks"
 HPA = "tests_resilience/test_hpa.py::test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in"
 NESTED_DISABLED_PLUGINS = ("cacheprovider",)
-NESTED_ENV_DROPPED = ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_PLUGINS")
+# Besides pytest's own: the main release's --app-url (a control is reached on its own NodePort, never there).
+NESTED_ENV_DROPPED = ("PYTEST_ADDOPTS", "PYTEST_CURRENT_TEST", "PYTEST_PLUGINS", "DEPLOYPROOF_APP_URL")
 
 
 @dataclass(frozen=True)
@@ -91,7 +92,7 @@ class NegativeControl:
         return path
 
     def command(self, *, values_file: Path, report_dir: Path, images: Mapping[str, str], provider: str,
-                kubeconfig: Path | None = None, kube_context: str | None = None) -> list[str]:
+                kubeconfig: Path | None = None, kube_context: str | None = None, allow_load_to: tuple[str, ...] = ()) -> list[str]:
         """The nested pytest run: the criterion's tests against this control's broken release, which is
         removed afterwards whatever happens (--keep=never; a cluster the nested run did not create stays)."""
         cmd = [sys.executable, "-m", "pytest", *self.test_ids(provider), "--criteria", self.criterion,
@@ -104,6 +105,8 @@ class NegativeControl:
             cmd += ["--kubeconfig", str(kubeconfig)]
         if provider == "existing" and kube_context:
             cmd += ["--kube-context", kube_context]
+        if allow_load_to:  # the user's opt-in holds for the control's load tests too (its own NodePort on the same nodes)
+            cmd += ["--allow-load-to", ",".join(allow_load_to)]
         for plugin in NESTED_DISABLED_PLUGINS:
             cmd += ["-p", f"no:{plugin}"]
         return cmd

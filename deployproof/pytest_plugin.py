@@ -21,7 +21,7 @@ MARKERS = {
     "deploy": "runs against a live cluster and deployment (brings them up when needed)",
     "functional": "exercises the deployed app as a user would (through the NodePort)",
     "resilience": "kills pods / disturbs the deployment and measures recovery",
-    "locust": "load runs with Locust (bounded, 127.0.0.1 only)",
+    "locust": "load runs with Locust (bounded; only to loopback, our own cluster nodes or --allow-load-to)",
     "slow": "takes more than a minute",
     "negative_control": "deploys a deliberately broken release and checks that the gate turns its criterion failed",
     "criterion(*ids)": "documentation only: the criteria this test helps prove (deployproof/criteria.py decides)",
@@ -152,7 +152,7 @@ def _show_progress_live(config: pytest.Config) -> None:
 
 # --- collection and outcomes ------------------------------------------------------------------------
 
-def _key(item: pytest.Item) -> str:
+def item_key(item: pytest.Item) -> str:
     """`folder/file.py::function` — the criteria map's name for a test, whatever the rootdir."""
     path = Path(str(item.path))
     function = getattr(item, "originalname", None) or item.name.split("[", 1)[0]
@@ -163,7 +163,7 @@ def _key(item: pytest.Item) -> str:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     # Seen before -m/-k deselect anything: a run that collected a criterion's test is a deploy run.
     mapped = {key for c in CRITERIA.values() for claim in c.claims for key in claim.tests}
-    config.stash[COLLECTED_KEY].update(k for k in map(_key, items) if k in mapped)
+    config.stash[COLLECTED_KEY].update(k for k in map(item_key, items) if k in mapped)
 
 
 @pytest.hookimpl(wrapper=True)
@@ -171,7 +171,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     report: pytest.TestReport = yield
     if report.failed and "release" in getattr(item, "funcargs", {}):
         _attach_recent_events(item, report)
-    key = _key(item)
+    key = item_key(item)
     if key not in item.config.stash[COLLECTED_KEY]:
         return report
     message = ""
@@ -186,11 +186,12 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
 
 def _attach_recent_events(item: pytest.Item, report: pytest.TestReport) -> None:
     """Put the release namespace's latest events into the failing test's report: the likely why."""
+    from .kube import kubectl_args
     from .runner import run
     from .tools import find
 
     release = item.funcargs["release"]
-    out = run([find("kubectl"), "--kubeconfig", release.kubeconfig, "--context", release.context, "-n", release.namespace,
+    out = run([find("kubectl"), *kubectl_args(release.kubeconfig, release.context), "-n", release.namespace,
                "get", "events", "--sort-by=.lastTimestamp"], check=False, quiet=True)
     tail = "\n".join((out.stdout or out.stderr).splitlines()[-15:])
     report.sections.append(("cluster events (latest 15)", tail))

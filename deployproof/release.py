@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
 
-from . import charts
+from . import charts, versions
 from .errors import DeploymentError
+from .kube import helm_args, kubectl_args
 from .progress import say, step
 from .runner import run, start_background
 from .tools import find
@@ -43,10 +44,10 @@ class Release:
     deploy_s: float = 0.0  # measured: from the start of the run (cluster up included) until all Ready (SC-6)
 
     def _kubectl(self, *args: str, input: str | None = None, check: bool = True):
-        return run([find("kubectl"), "--kubeconfig", self.kubeconfig, "--context", self.context, *args], input=input, check=check, quiet=True)
+        return run([find("kubectl"), *kubectl_args(self.kubeconfig, self.context), *args], input=input, check=check, quiet=True)
 
     def _helm_base(self) -> list[str]:
-        return [str(find("helm")), "--kubeconfig", str(self.kubeconfig), "--kube-context", self.context, "-n", self.namespace]
+        return [str(find("helm")), *helm_args(self.kubeconfig, self.context), "-n", self.namespace]
 
     def _helm(self, *args: str, timeout: float = 900, check: bool = True):
         return run([*self._helm_base(), *args], timeout=timeout, check=check)
@@ -65,9 +66,7 @@ class Release:
                 "--wait", "--wait-for-jobs", f"--timeout={timeout_s}s"]
         for path in self.values_files:
             args += ["-f", str(path)]
-        for key, value in self.set_values.items():
-            args += ["--set", f"{key}={value}"]
-        return args
+        return args + charts.set_args(self.set_values)
 
     def install(self, timeout_s: int, watch: Any = None, log_dir: Path | None = None) -> float:
         """helm upgrade --install … --wait; return seconds from here (chart dependencies, namespace) to all ready.
@@ -133,6 +132,25 @@ def _stop(process) -> None:
 
 def _last_lines(text: str, count: int = 30) -> str:
     return "\n".join(text.strip().splitlines()[-count:])
+
+
+def browser_origin_values(app_url: str | None, node_origins: list[str], values_files: list[Path]) -> dict[str, str]:
+    """--set values so that the frontend's Better Auth accepts sign-ups (it checks the Origin) from where the host
+    reaches the app: `app_url` (--app-url) becomes its public URL; `node_origins` (an existing cluster's nodes, any
+    of which may serve the NodePort) join the trusted origins the values already give."""
+    values: dict[str, str] = {}
+    if app_url:
+        values["frontend.betterAuth.url"] = app_url
+    if node_origins:
+        given = charts.release_value(values_files, "frontend.betterAuth.trustedOrigins") or ""
+        origins = [origin.strip() for origin in str(given).split(",") if origin.strip()]
+        values["frontend.betterAuth.trustedOrigins"] = ",".join(dict.fromkeys(origins + node_origins))
+    return values
+
+
+def wanted_frontend_node_port(values_files: list[Path]) -> int:
+    """The frontend NodePort the values ask for (the live Service is what counts once installed)."""
+    return int(charts.release_value(values_files, "frontend.service.nodePort") or versions.FRONTEND_NODE_PORT)
 
 
 def image_values(images: Mapping[str, str]) -> dict[str, str]:

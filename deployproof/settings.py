@@ -10,10 +10,13 @@ option, the value and what would be accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Callable, Mapping
+from urllib.parse import urlsplit
 
 from . import versions
 from .errors import UsageError
@@ -82,6 +85,54 @@ def _criteria(text: str) -> tuple[str, ...]:
     return chosen
 
 
+def _app_url(text: str) -> str | None:
+    """`http(s)://HOST[:PORT]` of an Ingress or LoadBalancer serving the app, normalized (no trailing slash)."""
+    text = text.strip()
+    if not text:
+        return None
+    parts = urlsplit(text)
+    try:
+        parts.port  # noqa: B018 - raises on a port that is no number
+    except ValueError:
+        raise ValueError("its port is not a number from 1 to 65535") from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("expected http(s)://HOST[:PORT], e.g. https://todo.example.com")
+    if parts.username or parts.password:
+        raise ValueError("leave credentials out of the URL")
+    # The app's pages and Better Auth's callbacks are absolute paths from the root of the origin.
+    if parts.path not in ("", "/") or parts.query or parts.fragment:
+        raise ValueError("the app is served at the root of its host: give http(s)://HOST[:PORT] without a path")
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+_HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def _load_targets(text: str) -> tuple[str, ...]:
+    """HOST|CIDR[,…] → host names lowercased, addresses and networks normalized (`10.0.0.7` → `10.0.0.7/32`)."""
+    targets: list[str] = []
+    for item in filter(None, (part.strip().lower().strip("[]") for part in text.split(","))):
+        if "/" in item:
+            try:
+                targets.append(str(ipaddress.ip_network(item, strict=True)))
+                continue
+            except ValueError:
+                try:
+                    hint = f": did you mean {ipaddress.ip_network(item, strict=False)}?"
+                except ValueError:
+                    hint = ""
+                raise ValueError(f"{item!r} is not a network (a CIDR such as 10.0.0.0/24){hint}") from None
+        try:
+            targets.append(str(ipaddress.ip_network(item)))  # one address: a network of one
+            continue
+        except ValueError:
+            pass
+        if not _HOSTNAME.match(item.rstrip(".")):
+            raise ValueError(f"{item!r} is neither a host name, an IP address nor a CIDR")
+        targets.append(item.rstrip("."))
+    return tuple(dict.fromkeys(targets))
+
+
 @dataclass(frozen=True)
 class Field:
     """One setting: where it can be given and how its text becomes a value."""
@@ -108,6 +159,12 @@ FIELDS: tuple[Field, ...] = (
           pytest_owned=True),
     Field("kube_context", "--kube-context", "DEPLOYPROOF_KUBE_CONTEXT", None,
           "kubeconfig context of an existing cluster (default: the kubeconfig's current context)"),
+    Field("app_url", "--app-url", "DEPLOYPROOF_APP_URL", None,
+          "where the host reaches the app: http(s)://HOST[:PORT] of an Ingress or LoadBalancer you have "
+          "(default: the provider's NodePort URL)", parse=_app_url),
+    Field("allow_load_to", "--allow-load-to", "DEPLOYPROOF_ALLOW_LOAD_TO", "",
+          "hosts or networks (HOST|CIDR[,…]) the load tests may put load on besides loopback and the nodes of a "
+          "cluster deployproof created", parse=_load_targets),
     Field("keep", "--keep", "DEPLOYPROOF_KEEP", "on-failure",
           "keep the release (and a cluster this run created) afterwards", KEEP_CHOICES),
     Field("namespace", "--namespace", "DEPLOYPROOF_NAMESPACE", "todo",
@@ -146,6 +203,8 @@ class Settings:
     cluster_provider: str = "auto"
     kubeconfig: Path | None = None
     kube_context: str | None = None
+    app_url: str | None = None  # http(s)://HOST[:PORT], no trailing slash
+    allow_load_to: tuple[str, ...] = ()  # host names and networks (CIDR), normalized
     keep: str = "on-failure"
     namespace: str = "todo"
     release_name: str = "todo"

@@ -65,7 +65,10 @@ def light_traffic(app_url: str, seconds: float) -> tuple[int, float]:
 
 
 @pytest.fixture(scope="module")
-def sizing(k8s, release, app_url):
+def sizing(k8s, release, app_url, preflight):
+    # Module-scoped: it runs before the per-test preflight gate, so it asks the preflight itself (every test here needs it).
+    if reason := preflight.missing("metrics"):
+        pytest.skip(f"unproven: {reason}")
     rightsizing.wait_for_pod_metrics(k8s.custom, k8s.core, release.namespace)
     with rightsizing.MetricsSampler(k8s.custom, release.namespace, interval=5, label="light traffic") as sampler:
         requests_sent, seconds = light_traffic(app_url, SAMPLE_S)

@@ -60,10 +60,10 @@ def test_service_types(k8s, release):
 
 
 @pytest.mark.criterion("SC-2")
-def test_node_port_serves_the_app_page_and_the_backend_health(app_url, figures):
-    page = httpx.get(app_url + "/", timeout=20, follow_redirects=True)
+def test_node_port_serves_the_app_page_and_the_backend_health(node_port_url, figures):
+    page = httpx.get(node_port_url + "/", timeout=20, follow_redirects=True)
     assert page.status_code == 200 and "<html" in page.text.lower(), f"{page.status_code}: {page.text[:200]}"
-    health = httpx.get(app_url + "/api/backend-health", timeout=20)
+    health = httpx.get(node_port_url + "/api/backend-health", timeout=20)
     assert health.status_code == 200, f"backend health through the frontend: {health.status_code} {health.text[:200]}"
     figures["page_ms"] = round(page.elapsed.total_seconds() * 1000, 1)
     figures["backend_health_ms"] = round(health.elapsed.total_seconds() * 1000, 1)

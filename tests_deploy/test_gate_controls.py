@@ -49,11 +49,12 @@ def _namespace_gone(k8s, name: str) -> None:
 def _remove_release(cluster, k8s, control: NegativeControl) -> None:
     """Uninstall a control's release and delete its namespace, if either is still there."""
     from deployproof import charts
+    from deployproof.kube import helm_args
 
     if not k8s.core.list_namespace(field_selector=f"metadata.name={control.name}").items:
         return
     say(f"negative control {control.id}: removing the leftover release {control.name}")
-    run([charts.helm_binary(), "--kubeconfig", cluster.kubeconfig(), "--kube-context", cluster.context(), "-n", control.name,
+    run([charts.helm_binary(), *helm_args(cluster.kubeconfig(), cluster.context()), "-n", control.name,
          "uninstall", control.name, "--wait", "--ignore-not-found"], check=False, timeout=300)
     try:
         k8s.core.delete_namespace(control.name)
@@ -78,7 +79,7 @@ def test_broken_release_turns_its_criterion_failed(control, control_release_remo
     shutil.rmtree(folder, ignore_errors=True)  # never read a previous run's verdict
     values_file = control.write_values(folder)
     cmd = control.command(values_file=values_file, report_dir=folder, images=app_images, provider=cluster.name,
-                          kubeconfig=settings.kubeconfig, kube_context=settings.kube_context)
+                          kubeconfig=settings.kubeconfig, kube_context=settings.kube_context, allow_load_to=settings.allow_load_to)
     say(f"negative control {control.criterion} ({control.id}): {control.broken}; nested run of "
         f"{len(control.test_ids(cluster.name))} test(s), at most {control.budget_s}s")
     begun = time.monotonic()

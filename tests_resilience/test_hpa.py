@@ -25,7 +25,8 @@ SCALE_OUT_TIMEOUT_S = 120  # from the load's start; the run itself stops after P
 AFTER_READY_S = 15  # keep the load on the new pods for a while: they must get requests too
 
 
-def test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in(k8s, release, app_url, load_folder, report_dir, figures):
+def test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in(k8s, release, app_url, load_folder, load_targets,
+                                                                               report_dir, figures):
     backend = chaos.component(release.name, "backend")
     spec = autoscaling.read_hpa(k8s, release.namespace, backend.workload)
     assert spec.max_replicas > spec.min_replicas, f"{spec}: nothing to scale"
@@ -33,7 +34,7 @@ def test_backend_hpa_scales_out_under_load_spreads_requests_and_scales_back_in(k
     pods_before = {p.metadata.name for p in chaos.serving_pods(k8s, release.namespace, backend)}
 
     with ReplicaSampler(k8s.apps, release.namespace, [backend.workload, f"{release.name}-frontend"]) as sampler:
-        with LoadRun(PLAN, app_url, load_folder) as load:
+        with LoadRun(PLAN, app_url, load_folder, load_targets) as load:
             started = time.monotonic()
             wanted = autoscaling.wait_scale_out(k8s, release.namespace, spec, timeout=SCALE_OUT_TIMEOUT_S)
             scale_out_s = time.monotonic() - started

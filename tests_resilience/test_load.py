@@ -54,10 +54,10 @@ def scenario_id(scenario) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()[:12]
 
 
-def test_step_load_records_throughput_latency_and_the_knee(k8s, release, app_url, load_folder, report_dir, figures):
+def test_step_load_records_throughput_latency_and_the_knee(k8s, release, app_url, load_folder, load_targets, report_dir, figures):
     backend = chaos.component(release.name, "backend")
     reader = throttling.CpuStatReader(k8s, release.namespace, release.name)
-    run = LoadRun(PLAN, app_url, load_folder)
+    run = LoadRun(PLAN, app_url, load_folder, load_targets)
 
     def throttle_plateau():
         return plateau(read_timeline(run.prefix), THROTTLE_USERS)

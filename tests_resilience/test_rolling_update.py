@@ -23,11 +23,11 @@ ROLLOUT_TIMEOUT_S = 200
 
 
 @pytest.mark.parametrize("name", ["backend", "frontend"])
-def test_rolling_update_under_load_loses_no_request(name, k8s, release, app_url, load_folder, figures):
+def test_rolling_update_under_load_loses_no_request(name, k8s, release, app_url, load_folder, load_targets, figures):
     part = chaos.component(release.name, name)
     deployment = part.workload
     replicas = k8s.apps.read_namespaced_deployment(deployment, release.namespace).spec.replicas
-    with LoadRun(PLAN, app_url, load_folder) as load:
+    with LoadRun(PLAN, app_url, load_folder, load_targets) as load:
         time.sleep(BASELINE_S)
         began = time.monotonic()
         generation = chaos.restart_rollout(k8s, release.namespace, deployment)

@@ -15,7 +15,8 @@ from kubernetes import client as k
 
 from deployproof import charts, deploy as deploy_module
 from deployproof.deploy import ClusterRun, Images, ImageRef, Timings, cluster, deploy, frontend_node_port, prepare_images
-from deployproof.errors import DeploymentError, UsageError
+from deployproof.errors import DeploymentError, PrerequisiteError, UsageError
+from deployproof.preflight import BLOCKED, OK, Check, Preflight
 from deployproof.podwatch import Limits, PodTracker
 from deployproof.providers.base import ClusterInfo, Provider
 from deployproof.release import Release, image_values
@@ -237,6 +238,12 @@ def world(tmp_path, monkeypatch):
         return target
 
     monkeypatch.setattr(deploy_module.diagnostics, "collect", collect)
+
+    def check_cluster(settings, provider):
+        log.append("preflight")
+        return Preflight(provider.context(), [Check("server version", OK, "v1.37.2 (minor 1.37 is supported)")])
+
+    monkeypatch.setattr(deploy_module, "check_cluster", check_cluster)
     images = Images({"backend": ImageRef("backend", "todo-backend:abc", "sha256:1", cached=True),
                      "frontend": ImageRef("frontend", "todo-frontend:def", "sha256:2", cached=False)}, built_s=3.0, loaded_s=1.0,
                     started=time.monotonic())
@@ -258,7 +265,7 @@ def test_deploy_yields_a_typed_deployment_with_url_images_and_timings(tmp_path, 
         assert deployment.images["backend"].id == "sha256:1"
         assert deployment.timings.helm_to_ready_s == 12.5 and deployment.timings.images_cached == "partly: backend"
         assert deployment.helm.deploy_s == deployment.timings.total_s
-    assert log == ["up", "uninstall", "down"]  # passed, keep=on-failure: release and our cluster removed
+    assert log == ["up", "preflight", "uninstall", "down"]  # passed, keep=on-failure: release and our cluster removed
     for key in ("sc6_cluster_up_s", "sc6_images_built_s", "sc6_images_cached", "sc6_images_loaded_s", "sc6_helm_to_ready_s",
                 "sc6_total_s", "sc6_warm_steps"):
         assert key in record, key
@@ -285,7 +292,7 @@ def test_a_failed_install_collects_diagnostics_before_removing_anything(tmp_path
     with pytest.raises(DeploymentError) as error:
         with deploy(_settings(tmp_path, "never"), provider, images=images, record=record):
             pytest.fail("the block must not run when the install failed")
-    assert log == ["up", "diagnostics", "uninstall", "down"]
+    assert log == ["up", "preflight", "diagnostics", "uninstall", "down"]
     assert "ErrImageNeverPull" in error.value.cause and "diagnostics:" in error.value.fix
     assert record["diagnostics"].endswith("stamp")
 
@@ -296,7 +303,7 @@ def test_a_failed_install_keeps_release_and_cluster_on_failure(tmp_path, monkeyp
     with pytest.raises(DeploymentError):
         with deploy(_settings(tmp_path, "on-failure"), provider, images=images):
             pass
-    assert log == ["up", "diagnostics"]
+    assert log == ["up", "preflight", "diagnostics"]
 
 
 def test_a_missing_tool_at_install_stays_a_prerequisite_error_without_diagnostics(tmp_path, monkeypatch, world):
@@ -315,7 +322,7 @@ def test_checks_that_failed_inside_the_block_get_diagnostics_and_keep_the_releas
     monkeypatch.setattr(Release, "install", lambda self, *a, **kw: 1.0)
     with deploy(_settings(tmp_path, "on-failure"), provider, images=images) as deployment:
         deployment.failed = True
-    assert log == ["up", "diagnostics"]
+    assert log == ["up", "preflight", "diagnostics"]
     assert deployment.diagnostics is not None
 
 
@@ -416,3 +423,66 @@ def test_pinned_kubeconfig_keeps_only_the_context_and_makes_paths_absolute(tmp_p
     assert pinned["clusters"][0]["cluster"]["certificate-authority"] == str(tmp_path / "pki" / "ca.crt")
     assert pinned["users"][0]["user"]["client-certificate"] == "/abs/admin.crt"
     assert pinned["users"][0]["user"]["client-key"] == str(tmp_path / "pki" / "admin.key")
+
+
+# --- the preflight gate and where the host reaches the app ----------------------------------------------------
+
+def test_a_blocked_preflight_stops_before_any_image_is_built_or_anything_installed(tmp_path, monkeypatch, world):
+    provider, _, log = world
+    blocked = Preflight("deployproof", [Check("permission: deployments.apps", BLOCKED, "may not create deployments.apps in namespace todo",
+                                              fix="grant it to this context's user")])
+    monkeypatch.setattr(deploy_module, "check_cluster", lambda settings, provider: blocked)
+    monkeypatch.setattr(deploy_module, "build_and_load", lambda *a, **kw: pytest.fail("nothing may be built"))
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: pytest.fail("nothing may be installed"))
+    with pytest.raises(PrerequisiteError) as error:
+        with deploy(_settings(tmp_path, "never"), provider):
+            pass
+    assert "may not create deployments.apps in namespace todo" in error.value.cause and "grant it" in error.value.fix
+    assert "diagnostics" not in log and "uninstall" not in log
+
+
+def test_a_preflight_given_by_the_caller_is_used_and_its_late_probes_are_not_deploy_time(tmp_path, monkeypatch, world):
+    provider, images, log = world
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: 1.0)
+    checked = Preflight("deployproof", [Check("server version", OK, "v1.37.2")], probe_s=25.0)
+    with deploy(_settings(tmp_path, "always"), provider, images=images, checked=checked) as deployment:
+        assert deployment.timings.excluded["preflight probes after the build"] == 25.0
+    assert "preflight" not in log  # not run again
+
+
+def test_app_url_is_where_the_tests_go_and_better_auth_is_told_while_the_node_port_stays_known(tmp_path, monkeypatch, world):
+    provider, images, _ = world
+    installed: list[Release] = []
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: installed.append(self) or 1.0)
+    settings = _settings(tmp_path, "always").with_values(app_url="https://todo.example.test")
+    record: dict[str, str] = {}
+    with deploy(settings, provider, images=images, record=record) as deployment:
+        assert deployment.url == "https://todo.example.test" and record["app_url"] == "https://todo.example.test"
+        assert deployment.node_port_url == "http://127.0.0.1:30080"  # SC-2 still proves the NodePort
+    assert installed[0].set_values["frontend.betterAuth.url"] == "https://todo.example.test"
+    assert "frontend.betterAuth.trustedOrigins" not in installed[0].set_values  # the provider has no other origins
+
+
+def test_an_existing_cluster_trusts_every_node_origin_beside_the_values_own(tmp_path, monkeypatch, world):
+    provider, images, _ = world
+    installed: list[Release] = []
+    monkeypatch.setattr(Release, "install", lambda self, *a, **kw: installed.append(self) or 1.0)
+    monkeypatch.setattr(FakeProvider, "app_origins", lambda self, port: [f"http://172.18.0.2:{port}", f"http://172.18.0.3:{port}"])
+    values = tmp_path / "mine.yaml"
+    values.write_text("frontend:\n  service:\n    nodePort: 31080\n  betterAuth:\n    trustedOrigins: https://a.test,https://b.test\n")
+    settings = _settings(tmp_path, "always").with_values(values=(values,))
+    with deploy(settings, provider, images=images):
+        pass
+    assert installed[0].set_values["frontend.betterAuth.trustedOrigins"] == \
+        "https://a.test,https://b.test,http://172.18.0.2:31080,http://172.18.0.3:31080"
+    command = installed[0].install_command(60)
+    assert r"frontend.betterAuth.trustedOrigins=https://a.test\,https://b.test\,http://172.18.0.2:31080\,http://172.18.0.3:31080" in command
+
+
+def test_node_origins_join_the_charts_default_when_the_values_give_none():
+    from deployproof.release import browser_origin_values, wanted_frontend_node_port
+
+    assert wanted_frontend_node_port([]) == 30080
+    assert browser_origin_values(None, ["http://10.0.0.5:30080"], []) == {
+        "frontend.betterAuth.trustedOrigins": "http://localhost:30080,http://10.0.0.5:30080"}
+    assert browser_origin_values(None, [], []) == {}

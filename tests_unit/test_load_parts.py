@@ -1,10 +1,11 @@
-"""The load library without a cluster: plans and their bounds, the loopback rule, CSV parsing, steps and
+"""The load library without a cluster: plans and their bounds, the target rule at the run, CSV parsing, steps and
 the knee, the trickle's outage arithmetic, the plot, and one short real Locust run against a fake app
 on 127.0.0.1 (the locustfile's whole user journey, end to end, in a few seconds)."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -16,10 +17,11 @@ import pytest
 
 from deployproof.errors import DeployProofError
 from deployproof.load import LoadPlan, StepLoadBounds, assess_step_load, find_knee, run_load, steps_from_history
-from deployproof.load.headless import LOCUSTFILE, LoadRun, require_loopback
+from deployproof.load.headless import LOCUSTFILE, LoadRun
 from deployproof.load.plot import plot_run
 from deployproof.load.replicas import ReplicaSample
 from deployproof.load.results import HistoryPoint, LoadResult, parse_history, parse_stats
+from deployproof.load.targets import LoadRefused, LoadTargets
 from deployproof.load.trickle import Outcome, Trickle
 
 STATS_CSV = """Type,Name,Request Count,Failure Count,Median Response Time,Average Response Time,Min Response Time,Max Response Time,Average Content Size,Requests/s,Failures/s,50%,66%,75%,80%,90%,95%,98%,99%,99.9%,99.99%,100%
@@ -124,14 +126,25 @@ def test_plans_are_bounded_in_users_and_time() -> None:
 
 
 @pytest.mark.parametrize("url", ["http://127.0.0.1:30080", "http://localhost:30080", "http://[::1]:30080"])
-def test_loopback_targets_are_accepted(url: str) -> None:
-    require_loopback(url)
+def test_loopback_targets_are_accepted_by_default(url: str, tmp_path: Path) -> None:
+    run = LoadRun(LoadPlan(users=1), url, tmp_path)
+    assert run.allowed_as == "loopback"
+    assert json.loads(run._environment()["DEPLOYPROOF_LOAD_TARGETS"]) == {"own": [], "allowed": []}
 
 
-@pytest.mark.parametrize("url", ["http://10.99.0.1:30080", "http://192.168.49.2:30080", "https://example.test"])
+@pytest.mark.parametrize("url", ["http://10.99.0.1:30080", "http://192.168.49.2:30080", "http://203.0.113.9"])
 def test_any_other_target_is_refused_before_locust_starts(url: str, tmp_path: Path) -> None:
-    with pytest.raises(DeployProofError, match="refusing"):
+    with pytest.raises(LoadRefused, match="refusing to put load on") as refused:
         LoadRun(LoadPlan(users=1), url, tmp_path)
+    assert "--allow-load-to" in refused.value.fix
+    assert not list(tmp_path.iterdir())  # nothing started, nothing written
+
+
+def test_the_run_hands_its_rule_to_the_locustfile(tmp_path: Path) -> None:
+    targets = LoadTargets(own=("172.18.0.3",), allowed=("10.0.0.0/8",))
+    run = LoadRun(LoadPlan(users=1), "http://172.18.0.3:30080", tmp_path, targets)
+    assert run.allowed_as == "a node of a cluster deployproof created"
+    assert LoadTargets.from_env(run._environment()) == targets
 
 
 def test_the_locustfile_itself_refuses_other_hosts() -> None:
@@ -140,14 +153,16 @@ def test_the_locustfile_itself_refuses_other_hosts() -> None:
         "import importlib.util, types, sys\n"
         f"spec = importlib.util.spec_from_file_location('lf', {str(LOCUSTFILE)!r}); lf = importlib.util.module_from_spec(spec)\n"
         "spec.loader.exec_module(lf)\n"
-        "lf._only_loopback(environment=types.SimpleNamespace(host='http://127.0.0.1:30080'))\n"
-        "try:\n    lf._only_loopback(environment=types.SimpleNamespace(host='http://10.99.0.1:30080'))\n"
+        "lf._only_allowed_targets(environment=types.SimpleNamespace(host='http://127.0.0.1:30080'))\n"
+        "lf._only_allowed_targets(environment=types.SimpleNamespace(host='http://172.18.0.3:30080'))  # ours, by the rule handed down\n"
+        "try:\n    lf._only_allowed_targets(environment=types.SimpleNamespace(host='http://10.99.0.1:30080'))\n"
         "except SystemExit as exc:\n    print('refused:', exc)\n"
         "print(lf.parse_steps('5:30, 10:12.5'))\n"
     )
-    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    env = {**os.environ, **LoadTargets(own=("172.18.0.3",)).to_env()}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, env=env)
     assert out.returncode == 0, out.stderr
-    assert "refused: refusing to load 'http://10.99.0.1:30080'" in out.stdout
+    assert "refused: refusing to put load on http://10.99.0.1:30080: 10.99.0.1 is not loopback" in out.stdout
     assert "[(5, 30.0), (10, 12.5)]" in out.stdout
 
 

@@ -117,6 +117,18 @@ def test_the_nested_command_runs_the_control_against_its_own_release(tmp_path):
     existing = control.command(values_file=tmp_path / "v.yaml", report_dir=tmp_path, images=images, provider="existing",
                                kubeconfig=Path("/k/config"), kube_context="ctx")
     assert ["--kubeconfig", "/k/config", "--kube-context", "ctx"] == existing[existing.index("--kubeconfig"):][:4]
+    opted_in = control.command(values_file=tmp_path / "v.yaml", report_dir=tmp_path, images=images, provider="existing",
+                               kubeconfig=Path("/k/config"), allow_load_to=("172.18.0.0/16", "todo.internal"))
+    assert opted_in[opted_in.index("--allow-load-to") + 1] == "172.18.0.0/16,todo.internal"
+
+
+def test_the_nested_run_never_inherits_the_main_releases_app_url(monkeypatch):
+    from deployproof.negative_controls import environment_without_pytest
+
+    monkeypatch.setenv("DEPLOYPROOF_APP_URL", "https://todo.example.test")
+    monkeypatch.setenv("DEPLOYPROOF_ALLOW_LOAD_TO", "10.0.0.0/8")
+    env = environment_without_pytest()
+    assert "DEPLOYPROOF_APP_URL" not in env and env["DEPLOYPROOF_ALLOW_LOAD_TO"] == "10.0.0.0/8"
 
 
 def test_the_values_file_holds_the_breakage_over_the_coexistence_values(tmp_path):

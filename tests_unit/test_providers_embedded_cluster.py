@@ -102,3 +102,11 @@ def test_up_says_why_it_replaces_an_earlier_cluster(monkeypatch, tmp_path, recor
     monkeypatch.setattr(cluster_module, "say", lambda message, *_: lines.append(message))
     EmbeddedCluster(layout=layout, kubernetes_version="v1.37.2").up()
     assert any(said in line for line in lines), lines
+
+
+def test_the_embedded_node_address_is_our_own_to_load():
+    from deployproof.providers.embedded.cluster import EmbeddedCluster
+    from deployproof.providers.embedded.provider import EmbeddedProvider
+
+    provider = EmbeddedProvider(EmbeddedCluster())
+    assert provider.own_addresses() == ["10.99.0.1"]

@@ -126,3 +126,37 @@ def test_the_kind_node_monitor_grace_is_a_merged_controller_manager_argument():
 
     cluster = yaml.safe_load(kubeadm_patches()[0])
     assert {"name": "node-monitor-grace-period", "value": versions.KIND_NODE_MONITOR_GRACE} in cluster["controllerManager"]["extraArgs"]
+
+
+def test_kind_node_addresses_are_its_own_only_when_deployproof_created_it(monkeypatch):
+    import subprocess
+
+    from deployproof.providers import kind as kind_module
+
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    provider = kind_module.KindProvider(nodes=3)
+    commands: list[list[str]] = []
+
+    def run(cmd, **kwargs):
+        commands.append([str(c) for c in cmd])
+        return subprocess.CompletedProcess(cmd, 0, "172.18.0.2 fc00:f853:ccd:e793::2 \n172.18.0.3  \n172.18.0.4  \n", "")
+
+    monkeypatch.setattr(kind_module, "run", run)
+    monkeypatch.setattr(kind_module.KindProvider, "created_by_us", lambda self: True)
+    assert provider.own_addresses() == ["172.18.0.2", "fc00:f853:ccd:e793::2", "172.18.0.3", "172.18.0.4"]
+    assert commands[0][-3:] == ["deployproof-control-plane", "deployproof-worker", "deployproof-worker2"]
+    monkeypatch.setattr(kind_module.KindProvider, "created_by_us", lambda self: False)
+    assert provider.own_addresses() == []  # a cluster of the same name someone else made is not ours to load
+
+
+def test_kind_kubectl_names_the_kubeconfig_and_the_context(monkeypatch):
+    import subprocess
+
+    from deployproof.providers import kind as kind_module
+
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    provider = kind_module.KindProvider()
+    seen: list[list[str]] = []
+    monkeypatch.setattr(kind_module, "run", lambda cmd, **kw: seen.append([str(c) for c in cmd]) or subprocess.CompletedProcess(cmd, 1, "", ""))
+    provider.healthy()
+    assert seen[0][1:5] == ["--kubeconfig", str(provider.kubeconfig()), "--context", "kind-deployproof"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -78,3 +79,27 @@ def test_every_field_has_an_env_var_and_an_option_of_the_same_name():
         assert f.option == "--" + f.name.replace("_", "-") or f.name == "kube_context" and f.option == "--kube-context"
         assert f.env in ("KUBECONFIG",) or f.env.startswith("DEPLOYPROOF_")
     assert Path  # noqa: B018
+
+
+def test_app_url_is_a_root_url_of_http_or_https():
+    assert Settings.load(env={}).app_url is None
+    assert Settings.load({"app_url": "https://todo.example.com/"}, env={}).app_url == "https://todo.example.com"
+    assert Settings.load({}, env={"DEPLOYPROOF_APP_URL": "http://[fd00::1]:8080"}).app_url == "http://[fd00::1]:8080"
+    for bad, problem in (("todo.example.com", "expected http(s)://HOST[:PORT]"), ("ftp://todo", "expected http(s)://HOST[:PORT]"),
+                         ("https://todo.example.com/app", "without a path"), ("https://u:p@todo", "credentials"),
+                         ("http://todo:99999", "port is not a number")):
+        with pytest.raises(UsageError, match=re.escape(problem)):
+            Settings.load({"app_url": bad}, env={})
+
+
+def test_allow_load_to_takes_hosts_addresses_and_networks_normalized():
+    assert Settings.load(env={}).allow_load_to == ()
+    s = Settings.load({}, env={"DEPLOYPROOF_ALLOW_LOAD_TO": " Todo.Example.com., 10.0.0.0/8,172.18.0.3, [fd00::1], fd00::/8,10.0.0.0/8"})
+    assert s.allow_load_to == ("todo.example.com", "10.0.0.0/8", "172.18.0.3/32", "fd00::1/128", "fd00::/8")
+    assert s.sources["allow_load_to"] == "env DEPLOYPROOF_ALLOW_LOAD_TO"
+    assert "allow_load_to=todo.example.com,10.0.0.0/8" in " ".join(s.describe())
+    with pytest.raises(UsageError, match=r"'10.1.2.3/8' is not a network .*did you mean 10.0.0.0/8"):
+        Settings.load({"allow_load_to": "10.1.2.3/8"}, env={})
+    for bad in ("*", "under_score.example", "-bad.example", "10.0.0.0/33"):
+        with pytest.raises(UsageError):
+            Settings.load({"allow_load_to": bad}, env={})

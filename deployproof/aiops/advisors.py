@@ -90,7 +90,7 @@ def cluster_diagnosis(detection: Detection, diagnostics_folder: Path, *, kubecon
         answer, conversation = assistants.kubectl_ai_with_stand_in(
             detection, kubeconfig, namespace, workdir or diagnostics_folder.parent / "kubectl-ai", context, timeout=timeout)
     elif detection.usable:
-        answer = assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, timeout=timeout)
+        answer = assistants.kubectl_ai_diagnose(detection, kubeconfig, namespace, context, timeout=timeout)
     result = diagnose(diagnostics_folder)
     figures: dict[str, Any] = {"problems": len(result.problems), "healthy": result.healthy, "namespaces": result.namespaces}
     if conversation is not None:

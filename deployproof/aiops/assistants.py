@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -93,12 +94,15 @@ def kubectl_ai_diagnose(detection: Detection, kubeconfig: Path, namespace: str, 
     """Ask kubectl-ai what is wrong in the namespace, non-interactively (--quiet), with read-only kubectl."""
     prompt = _diagnosis_prompt(namespace)
     settings = detection.settings or {}
-    cmd = [detection.binary, "--quiet", "--kubeconfig", str(kubeconfig), "--max-iterations", "10"]
-    if settings.get("provider"):
-        cmd += ["--llm-provider", settings["provider"]]
-    if settings.get("model"):
-        cmd += ["--model", settings["model"]]
-    return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
+    with tempfile.TemporaryDirectory(prefix="deployproof-kubectl-ai-") as tmp:
+        # kubectl-ai follows a kubeconfig's current context only: it gets a copy pinned to the run's context.
+        config = pinned_kubeconfig(kubeconfig, context, Path(tmp) / "kubeconfig") if context else kubeconfig
+        cmd = [detection.binary, "--quiet", "--kubeconfig", str(config), "--max-iterations", "10"]
+        if settings.get("provider"):
+            cmd += ["--llm-provider", settings["provider"]]
+        if settings.get("model"):
+            cmd += ["--model", settings["model"]]
+        return _ask("kubectl-ai", "cluster diagnosis", [*cmd, prompt], timeout=timeout, shown_prompt=prompt[:80] + " …")
 
 
 def kubectl_ai_with_stand_in(detection: Detection, kubeconfig: Path, namespace: str, workdir: Path, context: str = "", *,

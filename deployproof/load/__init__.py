@@ -3,8 +3,9 @@
 No module here may be named like a package the locustfile imports (locust, gevent, …): Locust puts
 this folder first on sys.path when it loads the locustfile.
 
-- locustfile.py — what a simulated user does (sign up through Better Auth, tasks, chat); loopback only
+- locustfile.py — what a simulated user does (sign up through Better Auth, tasks, chat)
 - headless.py   — one bounded headless Locust run as a subprocess (through deployproof.runner)
+- targets.py    — where load may go: loopback, nodes of a cluster deployproof created, --allow-load-to
 - results.py    — the run's CSV files parsed into dataclasses (per endpoint, over time, per step)
 - replicas.py   — replica counts of Deployments sampled over a run (for the plots and the HPA figures)
 - trickle.py    — a light steady request stream with per-request outcomes (pod kills, rollouts, outages)
@@ -14,13 +15,16 @@ this folder first on sys.path when it loads the locustfile.
 from .headless import LoadPlan, LoadRun, run_load
 from .results import (EndpointStats, HistoryPoint, LoadResult, StepLoadAssessment, StepLoadBounds, StepStats, assess_step_load, find_knee,
                       parse_history, parse_stats, steps_from_history)
+from .targets import LoadRefused, LoadTargets
 
 __all__ = [
     "EndpointStats",
     "HistoryPoint",
     "LoadPlan",
+    "LoadRefused",
     "LoadResult",
     "LoadRun",
+    "LoadTargets",
     "StepLoadAssessment",
     "StepLoadBounds",
     "StepStats",

@@ -1,14 +1,14 @@
 """One bounded, headless Locust run of deployproof/load/locustfile.py as a subprocess, and its results.
 
 Bounded three ways: users (at most MAX_USERS), time (--run-time, at most MAX_RUN_TIME_S, so the run
-stops by itself even if nobody stops it) and target (the loopback address only, checked here and
+stops by itself even if nobody stops it) and target (the rule of targets.py: loopback, the nodes of a
+cluster deployproof created, or what --allow-load-to names; checked here before Locust starts and
 again inside the locustfile). The process is started through deployproof.runner; a test can let it
 run out or stop it early (SIGTERM: Locust still writes its CSV files).
 """
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import signal
 import subprocess
@@ -16,12 +16,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from ..errors import CommandError, DeployProofError
 from ..progress import say
 from ..runner import _tail, start_background
 from .results import LoadResult, parse_history, parse_stats, read_served_by
+from .targets import LoadTargets
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 MAX_USERS = 50
@@ -69,23 +69,15 @@ class LoadPlan:
             raise DeployProofError(f"unknown load weights {sorted(unknown)}", f"use {sorted(DEFAULT_WEIGHTS)}")
 
 
-def require_loopback(base_url: str) -> None:
-    """Load goes only to the loopback address (the NodePort on 127.0.0.1)."""
-    name = urlsplit(base_url).hostname or ""
-    try:
-        loopback = name == "localhost" or ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise DeployProofError(f"refusing to put load on {base_url}", "load tests target only http://127.0.0.1:<nodePort>")
-
-
 class LoadRun:
     """A Locust process writing into `folder`: start(), then wait() for it to run out or stop() it early."""
 
-    def __init__(self, plan: LoadPlan, base_url: str, folder: Path) -> None:
+    def __init__(self, plan: LoadPlan, base_url: str, folder: Path, targets: LoadTargets | None = None) -> None:
+        """`targets`: where load may go besides loopback (LoadTargets.of(provider, settings.allow_load_to));
+        None allows loopback only. A target outside the rule raises LoadRefused here, before anything runs."""
         plan.check()
-        require_loopback(base_url)
+        self.targets = targets or LoadTargets()
+        self.allowed_as = self.targets.check(base_url)
         self.plan, self.base_url, self.folder = plan, base_url, folder
         self.prefix = folder / "locust"
         self.log_path = folder / "locust.log"
@@ -102,6 +94,7 @@ class LoadRun:
             "DEPLOYPROOF_LOAD_SPAWN_RATE": str(self.plan.spawn_rate),
             "DEPLOYPROOF_LOAD_STEPS": ",".join(f"{users}:{seconds:g}" for users, seconds in self.plan.steps),
             "DEPLOYPROOF_LOAD_SERVED_BY": str(self.served_by_path),
+            **self.targets.to_env(),  # the locustfile checks its --host by the same rule
         })
         return env
 
@@ -118,7 +111,7 @@ class LoadRun:
             "--exit-code-on-error", "0", "--only-summary",
         ]
         shape = f"steps {list(self.plan.steps)}" if self.plan.steps else f"{self.plan.users} users"
-        say(f"load: {shape} on {self.base_url}, at most {self.plan.bound_s}s (output in {self.folder})")
+        say(f"load: {shape} on {self.base_url} (allowed: {self.allowed_as}), at most {self.plan.bound_s}s (output in {self.folder})")
         self.started_at = time.time()
         self.process = start_background(self.argv, log_path=self.log_path, env=self._environment())
         return self
@@ -171,8 +164,8 @@ class LoadRun:
         self.kill()
 
 
-def run_load(plan: LoadPlan, base_url: str, folder: Path) -> LoadResult:
+def run_load(plan: LoadPlan, base_url: str, folder: Path, targets: LoadTargets | None = None) -> LoadResult:
     """Run the plan to its end (blocking) and return the results."""
-    run = LoadRun(plan, base_url, folder)
+    run = LoadRun(plan, base_url, folder, targets)
     with run:
         return run.wait()

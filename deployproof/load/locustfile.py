@@ -14,22 +14,24 @@ Beside Locust's CSV files (same --csv prefix) it writes what it ran and when its
   <prefix>_scenario.json   the scenario as this process runs it: task weights, wait times, steps, spawn rate
   <prefix>_timeline.jsonl  a line per step change, flushed at once, so a test can follow the run live
 
-The target must be the loopback address: any other --host stops the run before the first request.
+The target must pass deployproof.load.targets' rule (loopback, a node of a cluster deployproof created, or what
+--allow-load-to names; the parent hands the rule down in DEPLOYPROOF_LOAD_TARGETS): any other --host stops the run
+before the first request.
 """
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import random
 import time
 import uuid
 from collections import Counter
-from urllib.parse import urlsplit
 
 from locust import LoadTestShape, between, events, task
 from locust.contrib.fasthttp import FastHttpUser
+
+from deployproof.load.targets import LoadRefused, LoadTargets
 
 TOKEN_REFRESH_S = 600  # Better Auth's JWTs live 15 minutes; runs are far shorter, but a long one stays signed in
 
@@ -82,21 +84,13 @@ served_by: Counter[str] = Counter()
 first_seen: dict[str, float] = {}
 
 
-def _loopback(host: str) -> bool:
-    name = urlsplit(host).hostname or ""
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 @events.init.add_listener
-def _only_loopback(environment, **_kwargs) -> None:
+def _only_allowed_targets(environment, **_kwargs) -> None:
     # SystemExit passes through Locust's event hooks: the process ends before any user starts.
-    if not _loopback(environment.host or ""):
-        raise SystemExit(f"refusing to load {environment.host!r}: load goes only to the loopback address (127.0.0.1)")
+    try:
+        LoadTargets.from_env(os.environ).check(environment.host or "")
+    except LoadRefused as exc:
+        raise SystemExit(f"{exc.cause}\n  fix: {exc.fix}") from None
 
 
 _timeline_path = ""

@@ -50,6 +50,16 @@ class Provider(abc.ABC):
     def node_port_url(self, node_port: int) -> str:
         """URL at which the host reaches a NodePort service."""
 
+    def app_origins(self, node_port: int) -> list[str]:
+        """Browser origins at which the host may reach NodePort `node_port`, for the release to trust (Better Auth
+        refuses sign-ups from other origins) besides the chart's own http://127.0.0.1:<port>: none by default."""
+        return []
+
+    def own_addresses(self) -> list[str]:
+        """Addresses of this cluster's nodes when deployproof created it (the load rule admits them,
+        deployproof/load/targets.py); none by default: a cluster someone else made is not ours to load."""
+        return []
+
     @abc.abstractmethod
     def collect_diagnostics(self, folder: Path) -> list[str]:
         """Copy provider-level logs (component logs, node state) into `folder`; return problems met."""

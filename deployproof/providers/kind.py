@@ -28,6 +28,7 @@ import yaml
 
 from .. import versions
 from ..errors import DeployProofError, PrerequisiteError
+from ..kube import kubectl_args
 from ..paths import state_dir
 from ..progress import say, step
 from ..runner import run, run_pipe
@@ -181,7 +182,7 @@ class KindProvider(Provider):
         return recorded.get("node_id") == self._node_id()
 
     def healthy(self) -> bool:
-        out = run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "get", "nodes", "-o", "json"], check=False, quiet=True)
+        out = self._kubectl("get", "nodes", "-o", "json")
         if out.returncode != 0:
             return False
         nodes = json.loads(out.stdout).get("items", [])
@@ -273,14 +274,14 @@ class KindProvider(Provider):
             run(["docker", "exec", node, "chmod", "0777", *folders], quiet=True)
         manifests = local_volume_manifests(node, missing, storage_class=provisioner != LOCAL_PROVISIONER)
         if manifests["items"]:
-            run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, "apply", "-f", "-"], input=json.dumps(manifests), quiet=True,
-                fix=f"inspect the cluster: {self.kubectl_bin} --kubeconfig {self._kubeconfig} get storageclass,pv")
+            run([self.kubectl_bin, *kubectl_args(self._kubeconfig, self.context()), "apply", "-f", "-"], input=json.dumps(manifests),
+                quiet=True, fix=f"inspect the cluster: {self.kubectl_bin} --kubeconfig {self._kubeconfig} get storageclass,pv")
 
     def _kubectl_checked(self, *args: str):
-        return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], quiet=True)
+        return run([self.kubectl_bin, *kubectl_args(self._kubeconfig, self.context()), *args], quiet=True)
 
     def _kubectl(self, *args: str):
-        return run([self.kubectl_bin, "--kubeconfig", self._kubeconfig, *args], check=False, quiet=True)
+        return run([self.kubectl_bin, *kubectl_args(self._kubeconfig, self.context()), *args], check=False, quiet=True)
 
     def sync_pod_routes(self) -> dict[str, str]:
         """Route each node's pod range via its address on every other node; return node → range.
@@ -419,6 +420,14 @@ class KindProvider(Provider):
             raise PrerequisiteError(f"NodePort {node_port} is not mapped to the host in this kind cluster",
                                     f"recreate it with node_ports including {node_port}")
         return f"http://127.0.0.1:{self.host_ports.get(node_port, node_port)}"
+
+    def own_addresses(self) -> list[str]:
+        """The node containers' addresses on docker's networks, when the cluster is ours (recorded at creation)."""
+        if not self.created_by_us():
+            return []
+        out = run(["docker", "inspect", "--format", "{{range .NetworkSettings.Networks}}{{.IPAddress}} {{.GlobalIPv6Address}} {{end}}",
+                   *self.node_containers()], check=False, quiet=True)
+        return list(dict.fromkeys(out.stdout.split())) if out.returncode == 0 else []
 
     def collect_diagnostics(self, folder: Path) -> list[str]:
         out = run([self.kind_bin, "export", "logs", str(folder / "kind"), "--name", self.cluster_name], check=False)

@@ -83,6 +83,11 @@ class MinikubeProvider(Provider):
         ip = self._run("ip").stdout.strip()
         return f"http://{ip}:{node_port}"
 
+    def own_addresses(self) -> list[str]:
+        # The profile's node, a VM or container minikube started for this suite (`minikube ip`).
+        out = self._run("ip", check=False)
+        return [out.stdout.strip()] if out.returncode == 0 and out.stdout.strip() else []
+
     def collect_diagnostics(self, folder: Path) -> list[str]:
         folder.mkdir(parents=True, exist_ok=True)
         out = self._run("logs", f"--file={folder / 'minikube.log'}", check=False)

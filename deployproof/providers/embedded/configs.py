@@ -18,6 +18,9 @@ API_SERVER = "https://127.0.0.1:6443"
 CONTAINERD_HOST_DROP_INS = Path("/etc/containerd/conf.d")
 
 
+CONTEXT = "deployproof"  # the one context of every kubeconfig written here
+
+
 def kubeconfig(layout: Layout, user: str, cert: str, server: str = API_SERVER) -> dict:
     """A kubeconfig with the cluster CA and a client certificate embedded (portable, no paths)."""
 
@@ -32,8 +35,8 @@ def kubeconfig(layout: Layout, user: str, cert: str, server: str = API_SERVER) -
             "client-certificate-data": b64(layout.pki / f"{cert}.crt"),
             "client-key-data": b64(layout.pki / f"{cert}.key"),
         }}],
-        "contexts": [{"name": "deployproof", "context": {"cluster": "deployproof", "user": user}}],
-        "current-context": "deployproof",
+        "contexts": [{"name": CONTEXT, "context": {"cluster": "deployproof", "user": user}}],
+        "current-context": CONTEXT,
     }
 
 

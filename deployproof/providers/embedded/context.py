@@ -15,9 +15,11 @@ from typing import Protocol
 
 from ... import versions
 from ...errors import DeployProofError
+from ...kube import kubectl_args
 from ...runner import run
 from ...waits import poll_until
 from . import build, processes
+from .configs import CONTEXT
 from .layout import Layout, Network
 
 
@@ -70,7 +72,7 @@ class StepContext:
 
     def kubectl(self, *args: str, input: str | None = None, check: bool = True):
         """Run our kubectl with the admin kubeconfig (quietly: its output is the result)."""
-        return run([self.bin("kubectl"), "--kubeconfig", str(self.layout.kubeconfig), *args], input=input, check=check, quiet=True)
+        return run([self.bin("kubectl"), *kubectl_args(self.layout.kubeconfig, CONTEXT), *args], input=input, check=check, quiet=True)
 
 
 def _tail(path: Path, lines: int = 25) -> str:

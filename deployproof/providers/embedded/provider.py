@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ... import versions
 from ..base import ClusterInfo, Provider
-from . import system_images
+from . import configs, system_images
 from .cluster import EmbeddedCluster
 
 
@@ -29,7 +29,7 @@ class EmbeddedProvider(Provider):
         return self.cluster.layout.kubeconfig
 
     def context(self) -> str:
-        return "deployproof"
+        return configs.CONTEXT
 
     def load_images(self, tags: list[str]) -> None:
         system_images.load_into_containerd(self.cluster.layout, tags)
@@ -37,6 +37,10 @@ class EmbeddedProvider(Provider):
     def node_port_url(self, node_port: int) -> str:
         # kube-proxy in iptables mode answers NodePorts on the host's loopback.
         return f"http://127.0.0.1:{node_port}"
+
+    def own_addresses(self) -> list[str]:
+        # The node address on our own dummy interface (always ours: the embedded cluster is only ever deployproof's).
+        return [self.cluster.net.node_ip]
 
     def collect_diagnostics(self, folder: Path) -> list[str]:
         problems = []
