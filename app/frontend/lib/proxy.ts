@@ -14,7 +14,20 @@ export const BACKEND_RETRY_AFTER_S = 5;
 // One connection per request to the backend. With keep-alive, kube-proxy (which balances
 // connections, not requests) would pin this pod's traffic to one backend replica, so new
 // replicas started by the HPA would get nothing and a conversation would never move.
-const backendDispatcher = new Agent({ pipelining: 0 });
+// An in-cluster connect takes milliseconds; 3 s bounds one that goes nowhere (a stale endpoint's ARP).
+const backendDispatcher = new Agent({ pipelining: 0, connect: { timeout: 3_000 } });
+
+// Errors raised before a single byte of the request left this pod: retrying cannot run anything twice,
+// and each retry is a new connection, so the Service picks an endpoint again. They happen while an
+// endpoint is going away and a node's kube-proxy has not yet dropped it (measured on three kind nodes:
+// one EHOSTUNREACH after 3 s among 4 backend replicas during a pod kill).
+const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
+const CONNECT_RETRY_DELAYS_MS = [100, 400];
+
+function connectError(err: unknown): boolean {
+  const code = (err as { cause?: { code?: string } })?.cause?.code;
+  return code !== undefined && CONNECT_ERRORS.has(code);
+}
 
 // Request headers passed to the backend as they came (Authorization handled separately).
 const FORWARD_REQUEST_HEADERS = [
@@ -102,17 +115,28 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
   const onClientAbort = () => ctl.abort(req.signal.reason);
   req.signal?.addEventListener?.("abort", onClientAbort, { once: true });
 
+  const send = async () => (await backendFetch(target, {
+    dispatcher: backendDispatcher,
+    method,
+    headers,
+    body: hasBody ? body : undefined,
+    redirect: "manual",
+    signal: ctl.signal,
+    cache: "no-store",
+  } as never)) as unknown as Response;
+
   let upstream: Response;
   try {
-    upstream = (await backendFetch(target, {
-      dispatcher: backendDispatcher,
-      method,
-      headers,
-      body: hasBody ? body : undefined,
-      redirect: "manual",
-      signal: ctl.signal,
-      cache: "no-store",
-    } as never)) as unknown as Response;
+    let attempt = 0;
+    for (;;) {
+      try {
+        upstream = await send();
+        break;
+      } catch (err) {
+        if (!connectError(err) || attempt >= CONNECT_RETRY_DELAYS_MS.length || ctl.signal.aborted) throw err;
+        await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt++]));
+      }
+    }
   } catch (err) {
     clearTimeout(timer);
     if (req.signal?.aborted) return jsonError(499, "client_closed", "the caller went away");

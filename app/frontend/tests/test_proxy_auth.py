@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import threading
+import time
 import uuid
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -223,6 +224,33 @@ def test_proxy_is_503_with_retry_after_when_backend_is_down(fe):
         body = response.json()
         assert body["error"] == "backend_unavailable" and body["retry_after_seconds"] == 5
         assert "ECONNREFUSED" in body["reason"]
+
+
+def test_a_refused_connect_is_retried_on_a_new_connection(fe):
+    """Nothing was sent when a connect fails, so the proxy tries again (100 ms, then 400 ms later): a backend
+    that starts listening 250 ms after the request gets it, even a POST; one that never does is a 503 after both."""
+    client, user = sign_up(fe.url, "Grace")
+    began = time.monotonic()
+    refused = client.post(f"/api/{user['id']}/tasks", json={"title": "refused"})
+    assert refused.status_code == 503 and "ECONNREFUSED" in refused.json()["reason"], refused.text
+    assert time.monotonic() - began >= 0.45, "the proxy answered before its two retries"
+
+    done = threading.Event()
+
+    def backend_listening_later():
+        time.sleep(0.25)
+        with echo_backend(fe.backend_port):
+            done.wait(10)
+
+    late = threading.Thread(target=backend_listening_later, daemon=True)
+    late.start()
+    try:
+        response = client.post(f"/api/{user['id']}/tasks", json={"title": "late backend"})
+    finally:
+        done.set()
+        late.join(5)
+    assert response.status_code == 201, response.text
+    assert "late backend" in response.json()["body"], response.text
 
 
 def test_proxy_forwards_to_backend(fe):
