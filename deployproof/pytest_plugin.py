@@ -50,7 +50,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 def _given(config: pytest.Config) -> dict[str, str | None]:
     given = {}
     for f in FIELDS:
-        dest = "kube_config" if f.pytest_owned else f"deployproof_{f.name}"
+        # pytest-helm-charts derives --kubeconfig from KUBECONFIG, so argparse's dest is "kubeconfig"
+        dest = "kubeconfig" if f.pytest_owned else f"deployproof_{f.name}"
         given[f.name] = config.getoption(dest, None)
     return given
 
