@@ -16,20 +16,17 @@ Here:
 Every step is content-tagged (imagebuild): a warm run rebuilds nothing, a changed version or file
 rebuilds only what depends on it. The result is also tagged deployproof/kind-node:<KUBERNETES>.
 
-    python -m deployproof.providers.kind_node.nodeimage [--force]
+    python -m deployproof.providers.kind_node [--force] [--kubernetes-version 1.36]
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import sys
 from pathlib import Path
 
 from ... import versions
-from ...errors import DeployProofError
 from ...imagebuild import BuildContext, build
-from ...progress import configure_cli_logging, say, step
+from ...progress import say
 from . import components, images, runc_wrapper
 
 REPOSITORY = "deployproof/kind-node"
@@ -114,24 +111,3 @@ def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, fl
     client.images.get(node.tag).tag(REPOSITORY, kubernetes)
     say(f"kind node image: {node.tag} (also {REPOSITORY}:{kubernetes})")
     return node.tag
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m deployproof.providers.kind_node.nodeimage",
-                                     description="Build the kind node image offline.")
-    parser.add_argument("--force", action="store_true", help="rebuild even when the content is unchanged")
-    options = parser.parse_args(argv)
-    configure_cli_logging()
-    timings: dict[str, float] = {}
-    try:
-        with step("kind node image", timings):
-            tag = ensure_node_image(force=options.force, timings=timings)
-    except DeployProofError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-    print(tag)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
