@@ -110,7 +110,8 @@ KIND_NODE_MONITOR_GRACE = "20s"
 # minimum is 10 s), so a short load test sees scale-out decided within ~20 s instead of ~30 s.
 TEST_CLUSTER_HPA_SYNC_PERIOD = "5s"
 TEST_CLUSTER_METRIC_RESOLUTION = "10s"
-# The pause image kubeadm of versions.KUBERNETES names (containerd's sandbox_image in the node).
+# The kind node's pause image (containerd's sandbox_image, preloaded). kubeadm 1.36/1.37 name 3.10.2 and only
+# warn: containerd's pinned sandbox image is the one pods get (minikube, which tags by kubeadm's names, needs 3.10.2).
 KIND_PAUSE_VERSION = "3.10.1"
 # Kubelet settings of the node on cgroup v1: Kubernetes >= 1.35 refuses v1 unless told otherwise;
 # the node's kubeadm patch writes failCgroupV1 from here, so a version bump is a one-line change.
