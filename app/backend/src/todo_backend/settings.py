@@ -26,6 +26,8 @@ class Settings(BaseSettings):
     database_pool_recycle_seconds: int = Field(1800, ge=-1)
     database_pool_pre_ping: bool = True
     database_connect_timeout_seconds: int = Field(5, ge=1, le=120)
+    # /readyz answers within this long, so the kubelet (probe timeout 3 s) hears the reason instead of timing out
+    readiness_timeout_seconds: float = Field(2.0, gt=0, le=60)
 
     # Auth
     auth_mode: Literal["jwks", "hs256"] = "jwks"
