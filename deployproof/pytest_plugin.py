@@ -179,10 +179,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo):
     if report.skipped and isinstance(report.longrepr, tuple):
         message = str(report.longrepr[2]).removeprefix("Skipped: ")
     elif report.failed and report.longrepr:
-        message = str(report.longrepr).strip().splitlines()[-1][:300]
+        message = failure_summary(report, item)
     item.config.stash[REPORT_KEY].record(item.nodeid, key, report.when, report.outcome, report.duration,
                                          dict(item.stash.get(FIGURES_KEY, {})), message)
     return report
+
+
+def failure_summary(report: pytest.TestReport, item: pytest.Item) -> str:
+    """The exception's message and the test's own line that led to it: a report reader has no traceback,
+    and a bare "ReadTimeout" does not say which of a test's requests timed out."""
+    crash = getattr(report.longrepr, "reprcrash", None)
+    if crash is None:
+        return str(report.longrepr).strip().splitlines()[-1][:300]
+    message = (crash.message.strip().splitlines() or [""])[0][:300]
+    entries = getattr(getattr(report.longrepr, "reprtraceback", None), "reprentries", [])
+    in_test = [loc for loc in (getattr(e, "reprfileloc", None) for e in entries) if loc and Path(loc.path).name == item.path.name]
+    return f"{message} (at {in_test[0].path}:{in_test[0].lineno})" if in_test else message  # the outermost: the test body
 
 
 def _attach_recent_events(item: pytest.Item, report: pytest.TestReport) -> None:

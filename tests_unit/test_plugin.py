@@ -71,6 +71,24 @@ def test_a_failing_fixture_teardown_makes_its_criterion_failed(pytester: pytest.
     assert sc2["failed"] == ["tests_deploy/test_deployment.py::test_service_types"]
 
 
+def test_a_failure_is_recorded_with_its_message_and_the_tests_own_line(pytester: pytest.Pytester):
+    _project(pytester, """
+        def _fetch():
+            raise TimeoutError("the read timed out")
+
+        def test_service_types():
+            _fetch()
+
+        def test_node_port_serves_the_app_page_and_the_backend_health():
+            pass
+    """)
+    pytester.runpytest_subprocess("--criteria", "SC-2")
+    evidence = _criterion(pytester, "SC-2")["evidence"]
+    failed = next(e for e in evidence if e["nodeid"].endswith("test_service_types"))
+    # line 6 of the generated file is the test's call of _fetch, not the raise inside the helper
+    assert failed["message"] == "TimeoutError: the read timed out (at tests_deploy/test_deployment.py:6)"
+
+
 def test_a_skipped_required_test_is_missing_with_its_reason(pytester: pytest.Pytester):
     _project(pytester, """
         import pytest
