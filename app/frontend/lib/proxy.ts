@@ -23,6 +23,10 @@ const backendDispatcher = new Agent({ pipelining: 0, connect: { timeout: 3_000 }
 // one EHOSTUNREACH after 3 s among 4 backend replicas during a pod kill).
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
 const CONNECT_RETRY_DELAYS_MS = [100, 400];
+// No retry starts this long after the first attempt: with no endpoint at all (every backend pod unready while the
+// database is away) each attempt may wait the whole connect timeout, and three of them (9.5 s) outlast many
+// clients' patience. Worst case with the budget: 3 s + 0.1 s + 3 s, then the 503 with Retry-After.
+const CONNECT_RETRY_BUDGET_MS = 4_000;
 
 function connectError(err: unknown): boolean {
   const code = (err as { cause?: { code?: string } })?.cause?.code;
@@ -128,12 +132,15 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
   let upstream: Response;
   try {
     let attempt = 0;
+    const firstAttempt = Date.now();
     for (;;) {
       try {
         upstream = await send();
         break;
       } catch (err) {
-        if (!connectError(err) || attempt >= CONNECT_RETRY_DELAYS_MS.length || ctl.signal.aborted) throw err;
+        const retry = connectError(err) && attempt < CONNECT_RETRY_DELAYS_MS.length && !ctl.signal.aborted
+          && Date.now() - firstAttempt < CONNECT_RETRY_BUDGET_MS;
+        if (!retry) throw err;
         await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt++]));
       }
     }

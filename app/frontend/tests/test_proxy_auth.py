@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import socket
 import subprocess
 import threading
 import time
@@ -251,6 +252,36 @@ def test_a_refused_connect_is_retried_on_a_new_connection(fe):
         late.join(5)
     assert response.status_code == 201, response.text
     assert "late backend" in response.json()["body"], response.text
+
+
+def fill_accept_queue(port: int) -> list[socket.socket]:
+    """Connect until the kernel drops our SYNs (the listener's accept queue is full); return the queued sockets."""
+    queued: list[socket.socket] = []
+    for _ in range(8):
+        try:
+            queued.append(socket.create_connection(("127.0.0.1", port), timeout=0.5))
+        except TimeoutError:
+            return queued
+    raise AssertionError(f"port {port} kept accepting connections: its accept queue never filled")
+
+
+def test_connects_that_time_out_are_retried_within_a_budget(fe):
+    """A backend address that takes no connection (a full accept queue drops the SYNs: what a Service with no Ready
+    endpoint can look like) costs the 3 s connect timeout per attempt; the proxy retries once, not twice, and
+    answers 503 in about 6 s rather than after three timeouts."""
+    client, user = sign_up(fe.url, "Hedy")
+    listener = socket.create_server(("127.0.0.1", fe.backend_port), backlog=0)
+    queued = fill_accept_queue(fe.backend_port)
+    try:
+        began = time.monotonic()
+        response = client.get(f"/api/{user['id']}/tasks")
+        took = time.monotonic() - began
+    finally:
+        for s in queued:
+            s.close()
+        listener.close()
+    assert response.status_code == 503 and "UND_ERR_CONNECT_TIMEOUT" in response.json()["reason"], response.text
+    assert 5.5 <= took < 7.5, f"503 after {took:.1f}s: expected two 3 s connect attempts and no third"
 
 
 def test_proxy_forwards_to_backend(fe):
