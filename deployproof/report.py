@@ -172,8 +172,21 @@ class Report:
         history = directory / "history"
         history.mkdir(exist_ok=True)
         (history / f"success-criteria-{time.strftime('%Y%m%dT%H%M%S')}.json").write_text(json.dumps(data, default=str), encoding="utf-8")
+        prune_history(history)
         html_path = report_html.write(json.loads(json.dumps(data, default=str)), directory)
         return {"json": json_path, "markdown": md_path, "html": html_path}
+
+
+HISTORY_KEEP = 100  # runs kept in history/: the trend shows the last few, and a CI cache must not grow without bound
+
+
+def prune_history(history: Path, keep: int = HISTORY_KEEP) -> list[Path]:
+    """Delete all but the newest `keep` run files (their names sort by time); return what was deleted."""
+    runs = sorted(history.glob("success-criteria-*.json"))
+    old = runs[:-keep] if len(runs) > keep else []
+    for path in old:
+        path.unlink(missing_ok=True)
+    return old
 
 
 def _figures_text(figures: dict[str, object]) -> str:

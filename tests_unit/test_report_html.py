@@ -205,3 +205,15 @@ def test_a_failed_deploy_run_writes_the_page_with_the_reason(pytester: pytest.Py
     assert 'id="gate" class="verdict failed"' in page
     assert "failed <code>tests_deploy/test_deployment.py::test_node_port_serves_the_app_page_and_the_backend_health</code>" in page
     assert "(skipped: &lt;script&gt;alert(1)&lt;/script&gt;)" in page and "<script>" not in page
+
+
+def test_the_history_folder_keeps_only_the_newest_runs(tmp_path):
+    from deployproof.report import prune_history
+
+    for stamp in ("20261101T000000", "20261102T000000", "20261103T000000"):
+        (tmp_path / f"success-criteria-{stamp}.json").write_text("{}")
+    (tmp_path / "notes.txt").write_text("not a run")  # not ours to delete
+    deleted = prune_history(tmp_path, keep=2)
+    assert [p.name for p in deleted] == ["success-criteria-20261101T000000.json"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "notes.txt", "success-criteria-20261102T000000.json", "success-criteria-20261103T000000.json"]
