@@ -147,6 +147,7 @@ class Deployment:
     diagnostics: Path | None = None
     url_error: DeployProofError | None = None  # why there is no URL: raised by whoever needs it (app_url, the CLI)
     failed: bool = False  # set by the caller when its checks failed: decides --keep and diagnostics
+    failure_reason: str = ""  # what failed, in the caller's words: the diagnostics folder's reason.txt
     node_port_url: str | None = None  # the frontend's NodePort as the host reaches it (SC-2), even beside --app-url
     node_port_error: DeployProofError | None = None  # why the host reaches no NodePort
 
@@ -229,7 +230,8 @@ def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | 
             failed = failed or deployment.failed
             cluster_run.failed = cluster_run.failed or failed
             if failed and deployment.diagnostics is None:
-                deployment.diagnostics = _collect(settings, provider, deployment.helm, record, "the checks of the deployment failed")
+                deployment.diagnostics = _collect(settings, provider, deployment.helm, record,
+                                                  deployment.failure_reason or "the checks of the deployment failed")
             if settings.keep_after(failed):
                 say(f"release {deployment.release} kept in namespace {deployment.namespace} (--keep={settings.keep})")
             else:

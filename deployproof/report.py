@@ -138,6 +138,10 @@ class Report:
         if message and (outcome != "passed"):
             record.message = message
 
+    def failures(self) -> list[str]:
+        """One line per failed criterion test: its id and what failed (the exception and the test's own line)."""
+        return [f"{r.nodeid}: {r.message or 'failed'}" for r in self.records.values() if r.outcome == "failed"]
+
     def results(self) -> list[CriterionResult]:
         records = list(self.records.values())
         return [judge(criterion, records, self.provider, self.nodes) for criterion in CRITERIA.values()]

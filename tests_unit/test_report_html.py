@@ -217,3 +217,14 @@ def test_the_history_folder_keeps_only_the_newest_runs(tmp_path):
     assert [p.name for p in deleted] == ["success-criteria-20261101T000000.json"]
     assert sorted(p.name for p in tmp_path.iterdir()) == [
         "notes.txt", "success-criteria-20261102T000000.json", "success-criteria-20261103T000000.json"]
+
+
+def test_failures_name_each_failed_test_with_its_message():
+    from deployproof.report import Report
+
+    report = Report()
+    report.record("t.py::test_ok", "t.py::test_ok", "call", "passed")
+    report.record("t.py::test_bad", "t.py::test_bad", "call", "failed", message="ReadTimeout: timed out (at t.py:9)")
+    report.record("t.py::test_teardown", "t.py::test_teardown", "call", "passed")
+    report.record("t.py::test_teardown", "t.py::test_teardown", "teardown", "failed")
+    assert report.failures() == ["t.py::test_bad: ReadTimeout: timed out (at t.py:9)", "t.py::test_teardown: failed"]
