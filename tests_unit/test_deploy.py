@@ -19,7 +19,7 @@ from deployproof.errors import DeploymentError, PrerequisiteError, UsageError
 from deployproof.preflight import BLOCKED, OK, Check, Preflight
 from deployproof.podwatch import Limits, PodTracker
 from deployproof.providers.base import ClusterInfo, Provider
-from deployproof.release import Release, image_values
+from deployproof.release import Release, image_values, pull_secret_values
 from deployproof.settings import Settings
 
 
@@ -150,8 +150,18 @@ def test_a_helm_that_succeeds_returns_its_seconds(tmp_path, monkeypatch):
 
 def test_image_values_carry_tags_and_digests():
     assert image_values({"backend": "todo-backend:abc"}) == {"backend.image.repository": "todo-backend", "backend.image.tag": "abc"}
-    by_digest = image_values({"backend": "reg.example/todo-backend@sha256:0123"})
-    assert f"{by_digest['backend.image.repository']}:{by_digest['backend.image.tag']}" == "reg.example/todo-backend@sha256:0123"
+    assert image_values({"backend": "reg.example:5000/team/todo-backend@sha256:0123"}) == {
+        "backend.image.repository": "reg.example:5000/team/todo-backend", "backend.image.digest": "sha256:0123"}
+    # a content tag beside the digest only labels the version: the chart pulls by digest
+    assert image_values({"database": "reg.example:5000/todo-database:c0ffee@sha256:0123"}) == {
+        "database.image.repository": "reg.example:5000/todo-database", "database.image.tag": "c0ffee",
+        "database.image.digest": "sha256:0123"}
+    assert image_values({"frontend": "reg.example:5000/todo-frontend:1"})["frontend.image.repository"] == "reg.example:5000/todo-frontend"
+
+
+def test_pull_secret_values_reach_every_app_chart():
+    assert pull_secret_values("todo-registry") == {f"{chart}.imagePullSecrets[0]": "todo-registry"
+                                                   for chart in ("backend", "frontend", "database")}
 
 
 # --- the app's URL from the live Service ---------------------------------------------------------------
