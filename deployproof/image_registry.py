@@ -151,14 +151,34 @@ def trust_for_docker(registry: Registry, ca: Path, certs_dir: Path = DOCKER_CERT
 # Push
 # ---------------------------------------------------------------------------------------------
 
-def push_image(client: Any, local: str, registry: Registry, name: str, *, auth: Mapping[str, str] | None = None) -> str:
-    """Tag local image `local` as REGISTRY/name:<its tag> and push it; return `REGISTRY/name@sha256:…`.
+@dataclass(frozen=True)
+class PushedImage:
+    """An image as the registry holds it after a push."""
+
+    repository: str  # HOST[:PORT][/PREFIX]/NAME
+    tag: str
+    digest: str  # sha256:… of the manifest, as the registry returned it
+    seconds: float  # measured: the push
+
+    @property
+    def by_digest(self) -> str:
+        return f"{self.repository}@{self.digest}"
+
+    @property
+    def reference(self) -> str:
+        """`repository:tag@digest`: pulled by digest; the tag says which build it was."""
+        return f"{self.repository}:{self.tag}@{self.digest}"
+
+
+def push_image(client: Any, local: str, registry: Registry, name: str, *, auth: Mapping[str, str] | None = None) -> PushedImage:
+    """Tag local image `local` as REGISTRY/name:<its tag> and push it; return what the registry holds, digest included.
 
     Progress every few seconds (layers done, bytes sent). Raises the RegistryError subclass that fits
     what the engine reported, as soon as it reports it."""
     import docker.errors
 
-    tag = local.rsplit(":", 1)[1] if ":" in local.rsplit("/", 1)[-1] else "latest"
+    named = local.split("@", 1)[0].rsplit("/", 1)[-1]  # a digest-only reference keeps no tag: "latest"
+    tag = named.rsplit(":", 1)[1] if ":" in named else "latest"
     repository = registry.repository(name)
     client.images.get(local).tag(repository, tag)
     say(f"▶ push {repository}:{tag} …")
@@ -171,8 +191,9 @@ def push_image(client: Any, local: str, registry: Registry, name: str, *, auth: 
     if not digest:
         raise RegistryError(f"pushing {repository}:{tag} to {registry.address} returned no digest",
                             f"read the registry's log; push by hand to compare: docker push {repository}:{tag}")
-    say(f"✓ push {repository}:{tag} ({time.monotonic() - begun:.1f}s): {digest}")
-    return f"{repository}@{digest}"
+    took = round(time.monotonic() - begun, 2)
+    say(f"✓ push {repository}:{tag} ({took:.1f}s): {digest}")
+    return PushedImage(repository, tag, digest, took)
 
 
 def _follow_push(lines: Iterable[dict], registry: Registry, what: str, begun: float) -> str | None:
