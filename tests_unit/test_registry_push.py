@@ -162,3 +162,81 @@ def test_the_registry_stops_cleanly(tmp_path, host_address):
     with pytest.raises(httpx.ConnectError):
         httpx.get(server.url + "/v2/", verify=server.tls_context(), timeout=2)
     assert Path(tmp_path / "short.log").read_text()
+
+
+# --- the nodes' side: containerd 2.4 (the kind nodes' release) pulls through our hosts config ----------------------
+
+@pytest.fixture(scope="module")
+def containerd(tmp_path_factory):
+    """A private containerd of the nodes' release (from our build cache), its CRI plugins off: only ctr talks to it.
+    What kind nodes do with the hosts folder, minus the kubelet (ctr resolves registries the same way)."""
+    import subprocess
+
+    from deployproof import versions
+    from deployproof.providers.embedded import build
+
+    try:
+        binary = build.binary("containerd")
+    except Exception as exc:  # noqa: BLE001 - no Go toolchain to name the build
+        pytest.skip(f"containerd {versions.CONTAINERD} is not built here ({exc})")
+    if not binary.exists():
+        pytest.skip(f"containerd {versions.CONTAINERD} is not built here ({binary}): ./dev setup builds it")
+    folder = tmp_path_factory.mktemp("containerd")
+    socket = folder / "containerd.sock"
+    (folder / "config.toml").write_text(
+        f'version = 3\nroot = "{folder}/root"\nstate = "{folder}/state"\n'
+        'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.runtime", "io.containerd.cri.v1.images", '
+        '"io.containerd.nri.v1.nri"]\n'
+        f'[grpc]\n  address = "{socket}"\n')
+    with open(folder / "containerd.log", "wb") as log:
+        process = subprocess.Popen([binary, "--config", folder / "config.toml"], stdout=log, stderr=subprocess.STDOUT)
+    ctr = [str(binary.parent / "ctr"), "--address", str(socket), "--namespace", "deployproof-test"]
+    try:
+        from deployproof.waits import poll_until
+
+        poll_until(lambda: (subprocess.run([*ctr, "version"], capture_output=True).returncode == 0, "not answering"),
+                   description="the test containerd to answer", timeout=30)
+        yield ctr, folder
+    finally:
+        process.terminate()
+        process.wait(20)
+
+
+def _fetch(ctr: list[str], hosts: Path, reference: str, user: str | None):
+    import subprocess
+
+    command = [*ctr, "content", "fetch", "--hosts-dir", str(hosts), *(["--user", user] if user else []), reference]
+    return subprocess.run(command, capture_output=True, text=True, timeout=60)
+
+
+def test_containerd_pulls_the_pushed_digest_through_our_hosts_config(docker_client, registry_server, tiny_image, containerd):
+    from deployproof.podwatch import PodTracker
+    from deployproof.providers.kind_registry import write_hosts_dir
+
+    ctr, folder = containerd
+    hosts = folder / "certs.d"
+    pushed = push_image(docker_client, tiny_image, registry_server.registry, "todo-test", auth=_login(registry_server))
+    user = f"{registry_server.username}:{registry_server.password}"
+
+    # No hosts config: containerd does not know the CA (what a node of a cluster made without --image-registry sees).
+    untrusted = _fetch(ctr, folder / "empty", pushed.by_digest, user)
+    assert untrusted.returncode != 0 and "x509" in untrusted.stderr, untrusted.stderr
+
+    # The folder as the kind provider writes it (here containerd reads it where it lies, not at the nodes' mount point).
+    write_hosts_dir(hosts, registry_server.registry.address, registry_server.ca_cert, seen_at=str(hosts))
+    fetched = _fetch(ctr, hosts, pushed.by_digest, user)
+    assert fetched.returncode == 0, fetched.stderr
+    listed = __import__("subprocess").run([*ctr, "images", "ls"], capture_output=True, text=True).stdout
+    assert pushed.digest in listed
+
+    refused = _fetch(ctr, hosts, pushed.by_digest, f"{registry_server.username}:wrong")
+    anonymous = _fetch(ctr, hosts, pushed.by_digest, None)
+    assert "401 Unauthorized" in refused.stderr and "no basic auth credentials" in anonymous.stderr
+    # What the kubelet would report from these is permanent at once, and names the registry (podwatch.py).
+    from tests_unit.test_deploy import Clock, _pod  # the same pod stand-ins as the pod-watch tests
+
+    for message, words in ((refused.stderr, "docker login"), (anonymous.stderr, "docker login"), (untrusted.stderr, "--image-registry-ca")):
+        pod = _pod(waiting="ErrImagePull", message=message.strip())
+        pod.status.container_statuses[0].image = pushed.by_digest
+        problem = PodTracker(clock=Clock(), registry=registry_server.registry, pull_secret="todo-registry").observe([pod])
+        assert problem is not None and words in problem.fix and registry_server.registry.address in problem.fix, message

@@ -33,21 +33,26 @@ def config_path_patch() -> str:
 
 
 def hosts_toml(address: str, *, scheme: str = "https", ca_in_node: str | None = None) -> str:
-    """hosts.toml of registry `address` (HOST[:PORT]): pull and resolve from it directly, trusting `ca_in_node`."""
-    lines = [f'server = "{scheme}://{address}"', "", f'[host."{scheme}://{address}"]', '  capabilities = ["pull", "resolve"]']
+    """hosts.toml of registry `address` (HOST[:PORT]): pull and resolve from it directly, trusting `ca_in_node`.
+
+    The settings sit at the top level, where they configure `server` itself: a `[host."…"]` table for the same
+    URL would be tried first and then `server` again without the CA (measured: a refused pull then ended as an
+    x509 error instead of the registry's 401)."""
+    lines = [f'server = "{scheme}://{address}"', 'capabilities = ["pull", "resolve"]']
     if ca_in_node:
-        lines.append(f'  ca = "{ca_in_node}"')
+        lines.append(f'ca = "{ca_in_node}"')
     return "\n".join(lines) + "\n"
 
 
-def write_hosts_dir(folder: Path, address: str, ca: Path | None, *, scheme: str = "https") -> Path:
-    """Write folder/ADDRESS/hosts.toml (and ca.crt beside it) as the nodes will see them under CERTS_DIR_IN_NODE."""
+def write_hosts_dir(folder: Path, address: str, ca: Path | None, *, scheme: str = "https", seen_at: str = CERTS_DIR_IN_NODE) -> Path:
+    """Write folder/ADDRESS/hosts.toml (and ca.crt beside it) as containerd will see them under `seen_at` (in the nodes:
+    CERTS_DIR_IN_NODE, where the folder is mounted)."""
     registry_dir = folder / address
     registry_dir.mkdir(parents=True, exist_ok=True)
     ca_in_node = None
     if ca is not None:
         shutil.copyfile(ca, registry_dir / "ca.crt")
-        ca_in_node = f"{CERTS_DIR_IN_NODE}/{address}/ca.crt"
+        ca_in_node = f"{seen_at}/{address}/ca.crt"
     (registry_dir / "hosts.toml").write_text(hosts_toml(address, scheme=scheme, ca_in_node=ca_in_node))
     return registry_dir
 
