@@ -10,8 +10,11 @@ the node's manifests, images loaded like `kind load docker-image` (load_images s
 (local_volume_manifests), as in the embedded cluster, because the host-path provisioner's root-owned
 folders cannot be written by the chart's non-root database.
 
-What we create we record (kind_state_dir()/<name>.json: the node container's id); a cluster of the
-same name without that record was made by someone else and is neither reused nor deleted.
+With --image-registry the cluster is created with the nodes' containerd told where to pull and which CA
+to trust (kind_registry.py: a hosts folder mounted into every node), and the images are not loaded.
+
+What we create we record (kind_state_dir()/<name>.json: the node container's id, the registry it was made
+for); a cluster of the same name without that record was made by someone else and is neither reused nor deleted.
 """
 
 from __future__ import annotations
