@@ -2,8 +2,9 @@
 
 This map, not the tests' markers, decides what a verdict needs. A test is named by its file and
 function (`tests_deploy/test_deployment.py::test_service_types`); every parametrized case of it
-must pass. A claim may hold only on some providers (the embedded cluster's own lifecycle), or only
-on a cluster of several nodes (losing one): elsewhere it is not required. tests_unit/test_criteria.py checks that every named test exists.
+must pass. A claim may hold only on some providers (the embedded cluster's own lifecycle), only
+on a cluster of several nodes (losing one), or only when the images went through a registry
+(--image-registry): elsewhere it is not required. tests_unit/test_criteria.py checks that every named test exists.
 """
 
 from __future__ import annotations
@@ -17,9 +18,12 @@ class Claim:
     tests: tuple[str, ...]
     providers: tuple[str, ...] | None = None  # None: required on every provider
     multi_node: bool = False  # required only on a cluster of two nodes or more
+    registry_only: bool = False  # required only when the images went through a registry (--image-registry)
 
-    def required_on(self, provider: str | None, nodes: int | None = None) -> bool:
+    def required_on(self, provider: str | None, nodes: int | None = None, registry: bool | None = None) -> bool:
         if self.multi_node and nodes is not None and nodes < 2:
+            return False
+        if self.registry_only and registry is False:
             return False
         return self.providers is None or provider is None or provider in self.providers
 
@@ -30,11 +34,11 @@ class Criterion:
     description: str
     claims: tuple[Claim, ...]
 
-    def required_tests(self, provider: str | None = None, nodes: int | None = None) -> tuple[str, ...]:
-        """The tests this criterion needs on `provider` with `nodes` nodes (None: unknown, so everything)."""
+    def required_tests(self, provider: str | None = None, nodes: int | None = None, registry: bool | None = None) -> tuple[str, ...]:
+        """The tests this criterion needs on `provider` with `nodes` nodes, with or without a registry (None: unknown, so everything)."""
         tests: list[str] = []
         for claim in self.claims:
-            if claim.required_on(provider, nodes):
+            if claim.required_on(provider, nodes, registry):
                 tests.extend(t for t in claim.tests if t not in tests)
         return tuple(tests)
 
@@ -72,6 +76,8 @@ _LIST = (
         Claim("the chart's helm test hook passes", (_DEPLOYMENT + "test_helm_test_hook_passes",)),
         Claim("pods meet Pod Security `restricted` and run the images just built",
               (_DEPLOYMENT + "test_live_pods_meet_the_restricted_profile_and_run_the_images_just_built",)),
+        Claim("with --image-registry: every pod runs the digest the push returned",
+              (_DEPLOYMENT + "test_every_pod_runs_the_digest_the_registry_push_returned",), registry_only=True),
     )),
     Criterion("SC-2", "services reachable from the host: the frontend NodePort (and the backend through it)", (
         Claim("the frontend is a NodePort, backend and database ClusterIP", (_DEPLOYMENT + "test_service_types",)),

@@ -74,7 +74,8 @@ class Timings:
     cluster_reused: bool = False
     images_built_s: float = 0.0
     images_cached: str = "no"  # yes | no | partly: <names> | given (--skip-image-build)
-    images_loaded_s: float = 0.0
+    images_loaded_s: float = 0.0  # loaded into the nodes, or pushed to --image-registry
+    images_pushed_to: str | None = None  # the registry (--image-registry), when the nodes pull the images
     helm_to_ready_s: float = 0.0
     release_upgraded: bool = False  # an already deployed release was upgraded (pods may have stayed)
     total_s: float = 0.0
@@ -101,6 +102,7 @@ class Timings:
             "sc6_images_built_s": str(self.images_built_s),
             "sc6_images_cached": self.images_cached,
             "sc6_images_loaded_s": str(self.images_loaded_s),
+            "sc6_images_pushed_to": self.images_pushed_to or "-",
             "sc6_helm_to_ready_s": str(self.helm_to_ready_s),
             "sc6_total_s": str(self.total_s),
             "sc6_warm_steps": ", ".join(self.warm_steps()) or "none (every step ran cold)",
@@ -111,7 +113,8 @@ class Timings:
         return [
             f"cluster up          {self.cluster_up_s:7.1f}s{'  (reused)' if self.cluster_reused else ''}",
             f"images built        {self.images_built_s:7.1f}s  (cached: {self.images_cached})",
-            f"images loaded       {self.images_loaded_s:7.1f}s",
+            f"images pushed       {self.images_loaded_s:7.1f}s  (to {self.images_pushed_to})" if self.images_pushed_to
+            else f"images loaded       {self.images_loaded_s:7.1f}s",
             f"helm to all Ready   {self.helm_to_ready_s:7.1f}s{'  (upgrade)' if self.release_upgraded else ''}",
             f"total (SC-6 ≤ {SC6_LIMIT_S}s) {self.total_s:7.1f}s",
         ]
@@ -123,8 +126,9 @@ class Images:
 
     refs: dict[str, ImageRef]
     built_s: float = 0.0
-    loaded_s: float = 0.0
+    loaded_s: float = 0.0  # loading into the nodes, or pushing to the registry
     started: float = 0.0  # time.monotonic() when building began
+    pushed_to: str | None = None  # --image-registry, when the images were pushed there instead of loaded
 
     @property
     def tags(self) -> dict[str, str]:
@@ -267,15 +271,23 @@ def check_cluster(settings: Settings, provider: Provider) -> preflight.Preflight
 
 
 def build_and_load(settings: Settings, provider: Provider, record: MutableMapping[str, str] | None = None) -> Images:
-    """The app images built (or given with --skip-image-build) and loaded into the cluster, each step timed."""
+    """The app images built (or given with --skip-image-build) and loaded into the cluster — or, with
+    --image-registry, pushed there (the nodes pull them by digest; nothing is loaded) — each step timed."""
     begun = time.monotonic()
     refs = prepare_images(settings, provider)
     images = Images(refs, built_s=round(time.monotonic() - begun, 1), started=begun)
     begun = time.monotonic()
-    load_images(settings, provider, refs)
+    if settings.image_registry is not None:
+        images.refs = push_images(settings, refs)
+        images.pushed_to = str(settings.image_registry)
+    else:
+        load_images(settings, provider, refs)
     images.loaded_s = round(time.monotonic() - begun, 1)
     if record is not None:
-        record["images"] = ", ".join(f"{name}={ref.describe()}" for name, ref in sorted(refs.items()))
+        record["images"] = ", ".join(f"{name}={ref.describe()}" for name, ref in sorted(images.refs.items()))
+        if images.pushed_to:
+            record["image_registry"] = images.pushed_to
+            record["images_pushed_s"] = str(images.loaded_s)
     return images
 
 
@@ -289,18 +301,21 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
     checked.stop_if_blocked()
     images = images or build_and_load(settings, provider, record)
     timings = Timings(cluster_up_s=run.up_s, cluster_reused=not run.created, images_built_s=images.built_s,
-                      images_cached=_cached_summary(images.refs), images_loaded_s=images.loaded_s)
+                      images_cached=_cached_summary(images.refs), images_loaded_s=images.loaded_s,
+                      images_pushed_to=images.pushed_to)
 
     say(checked.table())
     release = _release(settings, provider, images.tags, browser_origins=True)
     record["release"] = f"{release.name} in namespace {release.namespace}"
     clients = KubeClients.connect(provider.kubeconfig(), provider.context())
     try:
+        pull_secret = _pull_secret(settings, release, clients.core)
         timings.release_upgraded = release.exists()
         log_dir = Path(settings.report_dir).resolve()
         log_dir.mkdir(parents=True, exist_ok=True)
         try:
-            timings.helm_to_ready_s = release.install(settings.deploy_timeout, watch=PodWatch(clients.core, release.namespace, limits),
+            timings.helm_to_ready_s = release.install(settings.deploy_timeout, watch=PodWatch(clients.core, release.namespace, limits,
+                                                                                     registry=settings.image_registry, pull_secret=pull_secret),
                                                       log_dir=log_dir)
         except (PrerequisiteError, UsageError):
             raise  # nothing was installed: no diagnostics to gather, and the exit code says "prerequisite"/"usage"
@@ -331,6 +346,26 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
     say(f"✓ deployed {release.name} in {timings.total_s:.1f}s from the start of the run: {url or f'no URL ({url_error.cause})'}")
     return Deployment(url, release.name, release.namespace, provider.kubeconfig(), provider.context(), provider.name,
                       images.refs, timings, release, url_error=url_error, node_port_url=node_port_url, node_port_error=node_port_error)
+
+
+def _pull_secret(settings: Settings, release: Release, core_api) -> str | None:
+    """With --image-registry and credentials for it in the docker config: the imagePullSecret the release's pods get
+    (created in its namespace now; its name is returned). Without credentials the nodes pull anonymously."""
+    from .image_registry import credentials, ensure_pull_secret, pull_secret_name
+    from .release import pull_secret_values
+
+    registry = settings.image_registry
+    if registry is None:
+        return None
+    auth = credentials(registry)
+    if auth is None:
+        say(f"no credentials for {registry.address} in your docker config: the nodes pull anonymously (no imagePullSecret)")
+        return None
+    name = pull_secret_name(release.name)
+    release.ensure_namespace()
+    ensure_pull_secret(core_api, release.namespace, name, registry, auth)
+    release.set_values.update(pull_secret_values(name))
+    return name
 
 
 def _node_port_url(provider: Provider, core_api, release: Release) -> tuple[str | None, DeployProofError | None]:
@@ -368,7 +403,7 @@ def prepare_images(settings: Settings, provider: Provider) -> dict[str, ImageRef
     from .images import build_app_images
 
     if settings.skip_image_build:
-        if provider.name == "existing":
+        if provider.name == "existing" and settings.image_registry is None:
             # Nothing is loaded into an existing cluster: its nodes pull the given references themselves.
             return {name: ImageRef(name, ref, None, _digest_of(ref), cached=True, given=True)
                     for name, ref in settings.skip_image_build.items()}
@@ -394,6 +429,33 @@ def prepare_images(settings: Settings, provider: Provider) -> dict[str, ImageRef
         rebuilt = any(key.startswith(f"build {name} ") for key in built_steps)
         refs[name] = ImageRef(name, ref.tag, ref.id, _repo_digest(image) if image is not None else None, cached=not rebuilt)
     return refs
+
+
+def push_images(settings: Settings, images: dict[str, ImageRef]) -> dict[str, ImageRef]:
+    """Push the app images to --image-registry as HOST[:PORT][/PREFIX]/todo-<name>:<tag>; each ref becomes
+    `…:<tag>@sha256:…` with the digest the registry returned (what the release installs and SC-1 compares)."""
+    from .docker_engine import ensure_docker
+    from .image_registry import credentials, push_image, trust_for_docker
+    from .images import APP_IMAGES
+
+    registry = settings.image_registry
+    assert registry is not None
+    if settings.image_registry_ca is not None:
+        try:
+            trust_for_docker(registry, settings.image_registry_ca)
+        except PermissionError as exc:
+            raise PrerequisiteError(f"cannot install the registry's CA for dockerd ({exc})",
+                                    "run as root, or install it yourself as /etc/docker/certs.d/"
+                                    f"{registry.address}/ca.crt and leave out --image-registry-ca") from exc
+    repositories = {spec.name: spec.repository for spec in APP_IMAGES}
+    client = ensure_docker()
+    auth = credentials(registry)
+    pushed: dict[str, ImageRef] = {}
+    with step(f"push {len(images)} images to {registry}{'' if auth else ' (no credentials in your docker config)'}"):
+        for name, ref in images.items():
+            image = push_image(client, ref.tag, registry, repositories.get(name, f"todo-{name}"), auth=auth)
+            pushed[name] = ImageRef(name, image.reference, ref.id, image.by_digest, cached=ref.cached, given=ref.given)
+    return pushed
 
 
 def load_images(settings: Settings, provider: Provider, images: dict[str, ImageRef]) -> None:

@@ -37,3 +37,19 @@ class UsageError(DeployProofError):
 
 class DeploymentError(DeployProofError):
     """The release could not be installed or did not become Ready (exit code 1)."""
+
+
+class RegistryError(DeployProofError):
+    """The image registry (--image-registry) could not take or serve the images; names the registry and the fix."""
+
+
+class RegistryUnreachable(RegistryError):
+    """Nothing answers at the registry's address (connection refused, no such host, no route)."""
+
+
+class RegistryRefused(RegistryError):
+    """The registry answered but refused the credentials (401/403)."""
+
+
+class RegistryTLSError(RegistryError):
+    """The registry's certificate is not trusted (unknown CA, wrong name)."""

@@ -92,7 +92,8 @@ class NegativeControl:
         return path
 
     def command(self, *, values_file: Path, report_dir: Path, images: Mapping[str, str], provider: str,
-                kubeconfig: Path | None = None, kube_context: str | None = None, allow_load_to: tuple[str, ...] = ()) -> list[str]:
+                kubeconfig: Path | None = None, kube_context: str | None = None, allow_load_to: tuple[str, ...] = (),
+                image_registry: str | None = None, image_registry_ca: Path | None = None) -> list[str]:
         """The nested pytest run: the criterion's tests against this control's broken release, which is
         removed afterwards whatever happens (--keep=never; a cluster the nested run did not create stays)."""
         cmd = [sys.executable, "-m", "pytest", *self.test_ids(provider), "--criteria", self.criterion,
@@ -107,6 +108,10 @@ class NegativeControl:
             cmd += ["--kube-context", kube_context]
         if allow_load_to:  # the user's opt-in holds for the control's load tests too (its own NodePort on the same nodes)
             cmd += ["--allow-load-to", ",".join(allow_load_to)]
+        if image_registry:  # the images (by digest) are pushed again (layers exist: instant) and the pull secret made
+            cmd += ["--image-registry", image_registry]
+        if image_registry_ca:
+            cmd += ["--image-registry-ca", str(image_registry_ca)]
         for plugin in NESTED_DISABLED_PLUGINS:
             cmd += ["-p", f"no:{plugin}"]
         return cmd

@@ -8,7 +8,9 @@ pod, the reason and the fix, instead of ten minutes later.
 Permanent, by reason (container waiting reasons and the PodScheduled condition):
 - ErrImageNeverPull, InvalidImageName: at once (nothing retries them into success);
 - ErrImagePull / ImagePullBackOff: once the kubelet is backing off and the pull has failed
-  for `pull_grace_s` (its retries did not help);
+  for `pull_grace_s` (its retries did not help); at once when the registry refused the credentials
+  (401/403) or its certificate (x509): retrying cannot change either. With --image-registry the
+  message names the registry and the fix (the imagePullSecret, the CA, the nodes' reach);
 - CrashLoopBackOff: past `crash_restarts` restarts;
 - CreateContainerConfigError / CreateContainerError: for longer than `config_grace_s`;
 - Unschedulable: for longer than `unschedulable_grace_s`.
@@ -18,10 +20,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+if TYPE_CHECKING:
+    from .image_registry import Registry
 
 IMMEDIATE = {"ErrImageNeverPull", "InvalidImageName"}
 PULL_ERRORS = {"ErrImagePull", "ImagePullBackOff"}
+# What the kubelet's pull message says when the registry refused the credentials or the certificate failed.
+REFUSED_PULL = ("401 unauthorized", "403 forbidden", "unauthorized", "authorization failed", "denied")
+UNTRUSTED_PULL = ("x509", "tls: failed to verify", "certificate signed by unknown authority")
 CONFIG_ERRORS = {"CreateContainerConfigError", "CreateContainerError"}
 
 
@@ -53,9 +61,12 @@ class PodProblem:
 class PodTracker:
     """Classifies pods as they are observed; remembers since when each bad state has lasted."""
 
-    def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, limits: Limits | None = None, clock: Callable[[], float] = time.monotonic, *,
+                 registry: Registry | None = None, pull_secret: str | None = None) -> None:
         self.limits = limits or Limits()
         self.clock = clock
+        self.registry = registry  # --image-registry: the nodes pull the app's images from there
+        self.pull_secret = pull_secret  # the imagePullSecret the release's pods name, if one was made
         self._since: dict[tuple[str, str, str], float] = {}
 
     def observe(self, pods: Iterable[Any]) -> PodProblem | None:
@@ -93,8 +104,10 @@ class PodTracker:
                 return PodProblem(name, container.name, reason, message or image, _image_fix(reason, image))
             if reason in PULL_ERRORS:
                 lasted = self._lasted((name, container.name, "pull"), now, seen)
-                if reason == "ImagePullBackOff" and lasted >= limits.pull_grace_s:
-                    return PodProblem(name, container.name, reason, message or image, _image_fix(reason, image))
+                refused = any(word in message.lower() for word in REFUSED_PULL + UNTRUSTED_PULL)
+                if refused or (reason == "ImagePullBackOff" and lasted >= limits.pull_grace_s):
+                    return PodProblem(name, container.name, reason, message or image,
+                                      self._pull_fix(image, message) if self._from_registry(image) else _image_fix(reason, image))
             elif reason == "CrashLoopBackOff":
                 self._lasted((name, container.name, reason), now, seen)
                 if container.restart_count >= limits.crash_restarts:
@@ -116,6 +129,28 @@ class PodTracker:
                                       "no node fits the pod: lower its resource requests in the values (--values), "
                                       "or give the cluster more CPU/memory")
         return None
+
+
+    def _from_registry(self, image: str) -> bool:
+        return self.registry is not None and image.startswith(self.registry.address + "/")
+
+    def _pull_fix(self, image: str, message: str) -> str:
+        """What to do when the nodes cannot pull `image` from --image-registry, by what the kubelet said."""
+        assert self.registry is not None
+        address, text = self.registry.address, message.lower()
+        if any(word in text for word in UNTRUSTED_PULL):
+            return (f"the nodes do not trust registry {address}'s certificate: give its CA with --image-registry-ca "
+                    f"(a kind cluster deployproof creates then gets it in /etc/containerd/certs.d/{address}/; "
+                    "on another cluster install it on every node)")
+        if any(word in text for word in REFUSED_PULL):
+            secret = (f"imagePullSecret {self.pull_secret} (made from your docker config's credentials for {address}) was refused"
+                      if self.pull_secret else f"no imagePullSecret was made: your docker config has no credentials for {address}")
+            return f"registry {address} refused the pull: {secret}; docker login {address} with an account that may pull, then deploy again"
+        credentials = (f"imagePullSecret {self.pull_secret}" if self.pull_secret
+                       else f"none were given: docker login {address} if it needs them")
+        return (f"the nodes cannot pull {image} from registry {address}: they must reach {address} (inside a kind node "
+                "127.0.0.1 is the node itself: use the kind network's gateway, providers/kind_registry.py), trust its CA, "
+                f"and send credentials where it needs them ({credentials})")
 
 
 def _image_fix(reason: str, image: str) -> str:
@@ -147,10 +182,11 @@ def summary(pods: Iterable[Any]) -> str:
 class PodWatch:
     """Reads the namespace's pods and classifies them; `check()` is called between helm's own checks."""
 
-    def __init__(self, core_api: Any, namespace: str, limits: Limits | None = None) -> None:
+    def __init__(self, core_api: Any, namespace: str, limits: Limits | None = None, *,
+                 registry: Registry | None = None, pull_secret: str | None = None) -> None:
         self.core_api = core_api
         self.namespace = namespace
-        self.tracker = PodTracker(limits)
+        self.tracker = PodTracker(limits, registry=registry, pull_secret=pull_secret)
 
     def check(self) -> tuple[PodProblem | None, str]:
         pods = self.core_api.list_namespaced_pod(self.namespace).items

@@ -89,7 +89,8 @@ def pytest_configure(config: pytest.Config) -> None:
     except UsageError as exc:
         raise pytest.UsageError(f"{exc.cause}\n  fix: {exc.fix}") from None
     config.stash[SETTINGS_KEY] = settings
-    config.stash[REPORT_KEY] = Report(scope=settings.criteria, settings=settings.describe())
+    config.stash[REPORT_KEY] = Report(scope=settings.criteria, settings=settings.describe(),
+                                      registry=settings.image_registry is not None)
     config.stash[COLLECTED_KEY] = set()
     _show_progress_live(config)
 

@@ -154,15 +154,21 @@ def wanted_frontend_node_port(values_files: list[Path]) -> int:
 
 
 def image_values(images: Mapping[str, str]) -> dict[str, str]:
-    """--set values pointing each subchart at its image (`repository:tag` or `repository@sha256:…`)."""
+    """--set values pointing each subchart at its image: `repository:tag`, or by digest (`repository[:tag]@sha256:…`,
+    the form a registry push gives): the chart then pulls repository@digest and the tag, when given, labels the version."""
     values = {}
     for name, reference in images.items():
-        if "@" in reference:
-            repository, digest = reference.split("@", 1)
-            values[f"{name}.image.repository"] = f"{repository}@{digest.split(':', 1)[0]}"
-            values[f"{name}.image.tag"] = digest.split(":", 1)[1]
-            continue
-        repository, tag = reference.rsplit(":", 1)
+        reference, _, digest = reference.partition("@")
+        last = reference.rsplit("/", 1)[-1]
+        repository, tag = reference.rsplit(":", 1) if ":" in last else (reference, "")
         values[f"{name}.image.repository"] = repository
-        values[f"{name}.image.tag"] = tag
+        if tag or not digest:
+            values[f"{name}.image.tag"] = tag
+        if digest:
+            values[f"{name}.image.digest"] = digest
     return values
+
+
+def pull_secret_values(secret: str, charts_: tuple[str, ...] = charts.APP_CHARTS) -> dict[str, str]:
+    """--set values giving every app chart's pods (the umbrella's test pod takes the backend's) the imagePullSecret."""
+    return {f"{chart}.imagePullSecrets[0]": secret for chart in charts_}

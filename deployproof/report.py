@@ -80,9 +80,10 @@ def _verdict(outcomes: list[str]) -> str:
     return "partial" if "passed" in outcomes else "unproven"
 
 
-def judge(criterion: Criterion, records: list[TestRecord], provider: str | None, nodes: int | None = None) -> CriterionResult:
+def judge(criterion: Criterion, records: list[TestRecord], provider: str | None, nodes: int | None = None,
+          registry: bool | None = None) -> CriterionResult:
     """The verdict of one criterion (and of each of its claims) from the records of its required tests."""
-    required = criterion.required_tests(provider, nodes)
+    required = criterion.required_tests(provider, nodes, registry)
     by_key: dict[str, list[TestRecord]] = {}
     for record in records:
         by_key.setdefault(record.key, []).append(record)
@@ -103,7 +104,7 @@ def judge(criterion: Criterion, records: list[TestRecord], provider: str | None,
         else:
             outcome[test] = "missing"
             missing.append(f"{test} (not run)")
-    claims = [ClaimResult(claim.text, _verdict([outcome[t] for t in claim.tests]) if claim.required_on(provider, nodes)
+    claims = [ClaimResult(claim.text, _verdict([outcome[t] for t in claim.tests]) if claim.required_on(provider, nodes, registry)
                           else NOT_REQUIRED, list(claim.tests)) for claim in criterion.claims]
     evidence = [r for t in required for r in by_key.get(t, [])]
     return CriterionResult(criterion.id, criterion.description, _verdict(list(outcome.values())), list(required),
@@ -113,7 +114,9 @@ def judge(criterion: Criterion, records: list[TestRecord], provider: str | None,
 class Report:
     """Collects test records and run context during a session; judges and writes at the end."""
 
-    def __init__(self, scope: tuple[str, ...] = tuple(CRITERIA), settings: list[str] | None = None) -> None:
+    def __init__(self, scope: tuple[str, ...] = tuple(CRITERIA), settings: list[str] | None = None,
+                 registry: bool | None = None) -> None:
+        self.registry = registry  # whether the images go through a registry (--image-registry): some claims need one
         self.records: dict[str, TestRecord] = {}
         self.context: dict[str, str] = {}
         self.scope = scope
@@ -144,7 +147,7 @@ class Report:
 
     def results(self) -> list[CriterionResult]:
         records = list(self.records.values())
-        return [judge(criterion, records, self.provider, self.nodes) for criterion in CRITERIA.values()]
+        return [judge(criterion, records, self.provider, self.nodes, self.registry) for criterion in CRITERIA.values()]
 
     def in_scope(self) -> list[CriterionResult]:
         return [r for r in self.results() if r.criterion in self.scope]

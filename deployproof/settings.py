@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 from . import versions
 from .errors import UsageError
+from .image_registry import Registry, parse_registry
 
 PROVIDERS = ("auto", "embedded", "minikube", "kind", "existing")
 KEEP_CHOICES = ("always", "on-failure", "never")
@@ -189,6 +190,13 @@ FIELDS: tuple[Field, ...] = (
     Field("kubernetes_version", "--kubernetes-version", "DEPLOYPROOF_KUBERNETES_VERSION", versions.KUBERNETES,
           "Kubernetes release of the embedded cluster and the kind/minikube nodes: "
           f"{', '.join(versions.SUPPORTED_KUBERNETES)}, or a minor such as 1.36", parse=versions.supported_kubernetes),
+    Field("image_registry", "--image-registry", "DEPLOYPROOF_IMAGE_REGISTRY", None,
+          "push the built images to HOST[:PORT][/PREFIX] (credentials from your docker config) and install them by "
+          "digest; the provider then loads nothing", parse=lambda t: parse_registry(t) if t.strip() else None),
+    Field("image_registry_ca", "--image-registry-ca", "DEPLOYPROOF_IMAGE_REGISTRY_CA", None,
+          "CA certificate (PEM) that signed the registry's certificate: installed for dockerd "
+          "(/etc/docker/certs.d/HOST:PORT/ca.crt) and handed to the nodes of a kind cluster deployproof creates",
+          parse=lambda t: _paths(t)[0]),
     Field("kind_nodes", "--kind-nodes", "DEPLOYPROOF_KIND_NODES", "1",
           "nodes of a kind cluster: 1, or 3 (a control plane and two workers: replicas spread, node loss tested)",
           parse=_kind_nodes),
@@ -217,6 +225,8 @@ class Settings:
     criteria: tuple[str, ...] = field(default_factory=_criteria_ids)
     kubernetes_version: str = versions.KUBERNETES  # one of versions.SUPPORTED_KUBERNETES
     kind_nodes: int = 1
+    image_registry: Registry | None = None  # --image-registry HOST[:PORT][/PREFIX]
+    image_registry_ca: Path | None = None
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -80,7 +80,9 @@ def test_live_pods_meet_the_restricted_profile_and_run_the_images_just_built(k8s
     import docker
 
     client = docker.from_env()
-    built_ids = {name: client.images.get(ref).id for name, ref in app_images.items()}
+    # The image ID docker built; a node that pulled from --image-registry reports the manifest digest instead.
+    accepted = {name: {client.images.get(ref).id.split(":", 1)[1]} | ({ref.rsplit(":", 1)[1]} if "@sha256:" in ref else set())
+                for name, ref in app_images.items()}
     problems = []
     namespace = k8s.core.read_namespace(release.namespace)
     assert namespace.metadata.labels.get("pod-security.kubernetes.io/enforce") == "restricted"
@@ -96,10 +98,35 @@ def test_live_pods_meet_the_restricted_profile_and_run_the_images_just_built(k8s
                 problems.append(f"{pod.metadata.name}/{container.name}: root filesystem writable")
         for status in pod.status.container_statuses or []:
             component = pod.metadata.labels.get("app.kubernetes.io/name", "")
-            expected = built_ids.get(component)
-            if expected and not status.image_id.endswith(expected.split(":", 1)[1]):
-                problems.append(f"{pod.metadata.name}/{status.name}: runs {status.image_id}, built {expected}")
+            expected = accepted.get(component)
+            if expected and not any(status.image_id.endswith(digest) for digest in expected):
+                problems.append(f"{pod.metadata.name}/{status.name}: runs {status.image_id}, built {app_images[component]}")
     assert not problems, "; ".join(problems)
+
+
+@pytest.mark.criterion("SC-1")
+def test_every_pod_runs_the_digest_the_registry_push_returned(k8s, release, built_images, settings, figures):
+    # A claim of SC-1 only with --image-registry (criteria.py: registry_only); without it, not required.
+    if settings.image_registry is None:
+        pytest.skip("not required: the images were loaded into the nodes, not pushed to a registry (no --image-registry)")
+    pushed = {name: ref.digest for name, ref in built_images.refs.items()}  # repository@sha256:… as the push returned it
+    assert all(pushed.values()), f"a push returned no digest: {pushed}"
+    problems, matched = [], 0
+    for pod in _app_pods(k8s, release):
+        component = pod.metadata.labels.get("app.kubernetes.io/name", "")
+        expected = pushed.get(component)
+        for status in pod.status.container_statuses or []:
+            if expected is None:
+                problems.append(f"{pod.metadata.name}/{status.name}: no pushed image for component {component!r}")
+            elif status.image_id.rsplit("@", 1)[-1] != expected.rsplit("@", 1)[1]:
+                problems.append(f"{pod.metadata.name}/{status.name}: runs {status.image_id}, the push returned {expected}")
+            elif not status.image.startswith(f"{settings.image_registry.address}/"):
+                problems.append(f"{pod.metadata.name}/{status.name}: image {status.image} is not from {settings.image_registry}")
+            else:
+                matched += 1
+    figures["containers_matched_by_digest"] = matched
+    figures["images_pushed_s"] = built_images.loaded_s
+    assert matched >= 3 and not problems, "; ".join(problems) or f"only {matched} containers checked"
 
 
 @pytest.mark.criterion("SC-6")

@@ -79,7 +79,9 @@ def test_broken_release_turns_its_criterion_failed(control, control_release_remo
     shutil.rmtree(folder, ignore_errors=True)  # never read a previous run's verdict
     values_file = control.write_values(folder)
     cmd = control.command(values_file=values_file, report_dir=folder, images=app_images, provider=cluster.name,
-                          kubeconfig=settings.kubeconfig, kube_context=settings.kube_context, allow_load_to=settings.allow_load_to)
+                          kubeconfig=settings.kubeconfig, kube_context=settings.kube_context, allow_load_to=settings.allow_load_to,
+                          image_registry=str(settings.image_registry) if settings.image_registry else None,
+                          image_registry_ca=settings.image_registry_ca)
     say(f"negative control {control.criterion} ({control.id}): {control.broken}; nested run of "
         f"{len(control.test_ids(cluster.name))} test(s), at most {control.budget_s}s")
     begun = time.monotonic()

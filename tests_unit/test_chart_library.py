@@ -25,7 +25,7 @@ PROBE_CHART = {"apiVersion": "v2", "name": "probe", "type": "application", "vers
 PROBE_VALUES = {
     "nameOverride": "",
     "fullnameOverride": "",
-    "image": {"repository": "probe-image", "tag": "", "pullPolicy": "IfNotPresent"},
+    "image": {"repository": "probe-image", "tag": "", "digest": "", "pullPolicy": "IfNotPresent"},
     "serviceAccount": {"create": True, "name": ""},
     "existingSecret": "",
     "secret": "",
@@ -251,3 +251,11 @@ def test_a_checkout_without_packed_charts_builds_and_renders(probe_chart: Path, 
     out = charts.helm("template", "fresh", checkout / charts.UMBRELLA, "--kube-version", charts.KUBE_VERSION)
     names = {doc["metadata"]["name"] for doc in yaml.safe_load_all(out) if doc}
     assert {"fresh-backend", "fresh-frontend", "fresh-database"} <= names
+
+
+def test_a_digest_pulls_the_image_by_digest_and_the_tag_labels_the_version(probe_chart: Path) -> None:
+    digest = "sha256:" + "ab" * 32
+    rendered = _render(probe_chart, "image.repository=reg.example:5000/probe", f"image.digest={digest}", "image.tag=c0ffee")
+    assert rendered["data"]["image"] == f"reg.example:5000/probe@{digest}"
+    assert rendered["metadata"]["labels"]["app.kubernetes.io/version"] == "c0ffee"
+    assert _render(probe_chart, f"image.digest={digest}")["metadata"]["labels"]["app.kubernetes.io/version"] == "9.9"

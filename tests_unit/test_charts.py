@@ -406,6 +406,27 @@ def test_image_pull_policy_follows_the_global_override(rendered: tuple[str, list
             assert container["image"].split(":")[0] in ("todo-backend", "todo-frontend", "todo-database"), where
 
 
+def test_images_from_a_registry_are_pulled_by_digest_with_the_pull_secret_everywhere(umbrella: str) -> None:
+    # What deploy.py sets with --image-registry: each image by digest, and the imagePullSecret for every chart.
+    from deployproof.release import image_values, pull_secret_values
+
+    digests = {name: "sha256:" + f"{index}" * 64 for index, name in enumerate(charts.APP_CHARTS, 1)}
+    images = {name: f"172.18.0.1:5443/team/todo-{name}:c0ffee@{digest}" for name, digest in digests.items()}
+    objects = charts.template(umbrella, _values_files("kind"), set_values={**image_values(images), **pull_secret_values("todo-registry")},
+                              release=RELEASE)
+    pods = list(_workloads(objects))
+    assert len(pods) >= 6  # Deployments, the StatefulSet, migration Jobs and the helm test pods
+    for pod in pods:
+        spec = _pod_spec(pod)
+        assert spec.get("imagePullSecrets") == [{"name": "todo-registry"}], _name(pod)
+        for container in spec["containers"] + spec.get("initContainers", []):
+            repository, _, digest = container["image"].partition("@")
+            name = repository.rsplit("/todo-", 1)[-1]
+            assert digest == digests[name], f"{_name(pod)}: {container['image']}"
+    assert not charts.schema_errors(objects)
+    assert charts.rejection(umbrella, set_values={"backend.image.digest": "sha256:short"})
+
+
 # --- migrations, tests, autoscaling, disruption, network ------------------------------------------
 
 

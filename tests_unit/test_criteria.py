@@ -57,3 +57,22 @@ def test_losing_a_node_is_required_only_on_a_cluster_of_several_nodes():
     assert node_loss not in CRITERIA["RES"].required_tests("kind", nodes=1)
     assert node_loss not in CRITERIA["RES"].required_tests("embedded", nodes=1)
     assert node_loss in CRITERIA["RES"].required_tests(None)  # the node count unknown: everything is required
+
+
+def test_the_registry_digest_claim_is_required_only_with_a_registry():
+    from deployproof.report import NOT_REQUIRED, TestRecord, judge
+
+    digest_test = "tests_deploy/test_deployment.py::test_every_pod_runs_the_digest_the_registry_push_returned"
+    assert digest_test in CRITERIA["SC-1"].required_tests("existing", registry=True)
+    assert digest_test not in CRITERIA["SC-1"].required_tests("existing", registry=False)
+    assert digest_test in CRITERIA["SC-1"].required_tests(None)  # unknown: everything is required
+
+    # Without a registry the test skips "not required: …": SC-1 is judged without it, the claim says so.
+    passed = [TestRecord(t, t, {"setup": "passed", "call": "passed", "teardown": "passed"})
+              for t in CRITERIA["SC-1"].required_tests("kind", registry=False)]
+    skipped = TestRecord(digest_test, digest_test, {"setup": "skipped"}, message="not required: no --image-registry")
+    without = judge(CRITERIA["SC-1"], passed + [skipped], "kind", 1, registry=False)
+    assert without.verdict == "passed" and [c.verdict for c in without.claims][-1] == NOT_REQUIRED
+    # With a registry the same skip leaves SC-1 unproven in part, never passed.
+    with_registry = judge(CRITERIA["SC-1"], passed + [skipped], "kind", 1, registry=True)
+    assert with_registry.verdict == "partial" and any(digest_test in m for m in with_registry.missing)

@@ -19,7 +19,7 @@ from deployproof.errors import DeploymentError, PrerequisiteError, UsageError
 from deployproof.preflight import BLOCKED, OK, Check, Preflight
 from deployproof.podwatch import Limits, PodTracker
 from deployproof.providers.base import ClusterInfo, Provider
-from deployproof.release import Release, image_values
+from deployproof.release import Release, image_values, pull_secret_values
 from deployproof.settings import Settings
 
 
@@ -150,8 +150,18 @@ def test_a_helm_that_succeeds_returns_its_seconds(tmp_path, monkeypatch):
 
 def test_image_values_carry_tags_and_digests():
     assert image_values({"backend": "todo-backend:abc"}) == {"backend.image.repository": "todo-backend", "backend.image.tag": "abc"}
-    by_digest = image_values({"backend": "reg.example/todo-backend@sha256:0123"})
-    assert f"{by_digest['backend.image.repository']}:{by_digest['backend.image.tag']}" == "reg.example/todo-backend@sha256:0123"
+    assert image_values({"backend": "reg.example:5000/team/todo-backend@sha256:0123"}) == {
+        "backend.image.repository": "reg.example:5000/team/todo-backend", "backend.image.digest": "sha256:0123"}
+    # a content tag beside the digest only labels the version: the chart pulls by digest
+    assert image_values({"database": "reg.example:5000/todo-database:c0ffee@sha256:0123"}) == {
+        "database.image.repository": "reg.example:5000/todo-database", "database.image.tag": "c0ffee",
+        "database.image.digest": "sha256:0123"}
+    assert image_values({"frontend": "reg.example:5000/todo-frontend:1"})["frontend.image.repository"] == "reg.example:5000/todo-frontend"
+
+
+def test_pull_secret_values_reach_every_app_chart():
+    assert pull_secret_values("todo-registry") == {f"{chart}.imagePullSecrets[0]": "todo-registry"
+                                                   for chart in ("backend", "frontend", "database")}
 
 
 # --- the app's URL from the live Service ---------------------------------------------------------------
@@ -486,3 +496,92 @@ def test_node_origins_join_the_charts_default_when_the_values_give_none():
     assert browser_origin_values(None, ["http://10.0.0.5:30080"], []) == {
         "frontend.betterAuth.trustedOrigins": "http://localhost:30080,http://10.0.0.5:30080"}
     assert browser_origin_values(None, [], []) == {}
+
+
+# --- pulls from --image-registry -------------------------------------------------------------------------
+
+REGISTRY_IMAGE = "172.18.0.1:5443/todo-backend@sha256:" + "0" * 64
+
+
+def _registry_pod(message: str, reason: str = "ErrImagePull") -> k.V1Pod:
+    pod = _pod(waiting=reason, message=message)
+    pod.status.container_statuses[0].image = REGISTRY_IMAGE
+    return pod
+
+
+def _registry_tracker(pull_secret: str | None = "todo-registry") -> PodTracker:
+    from deployproof.image_registry import Registry
+
+    return PodTracker(Limits(pull_grace_s=20), clock=Clock(), registry=Registry("172.18.0.1", 5443), pull_secret=pull_secret)
+
+
+def test_a_refused_pull_from_the_registry_fails_at_once_naming_the_registry_and_the_pull_secret():
+    message = ('failed to pull and unpack image "172.18.0.1:5443/todo-backend@sha256:00": failed to resolve reference: '
+               "pulling from host 172.18.0.1:5443 failed with status code [manifests sha256:00]: 401 Unauthorized")
+    problem = _registry_tracker().observe([_registry_pod(message)])
+    assert problem is not None and "401 Unauthorized" in problem.describe()
+    assert "registry 172.18.0.1:5443" in problem.fix and "imagePullSecret todo-registry" in problem.fix
+    assert "docker login 172.18.0.1:5443" in problem.fix
+    assert "no credentials" in _registry_tracker(pull_secret=None).observe([_registry_pod(message)]).fix
+
+
+def test_an_untrusted_registry_certificate_fails_at_once_naming_the_ca_option():
+    message = "tls: failed to verify certificate: x509: certificate signed by unknown authority"
+    problem = _registry_tracker().observe([_registry_pod(message)])
+    assert problem is not None and "--image-registry-ca" in problem.fix and "172.18.0.1:5443" in problem.fix
+
+
+def test_an_unreachable_registry_is_reported_after_the_grace_naming_the_nodes_reach():
+    tracker = _registry_tracker()
+    refused = "dial tcp 172.18.0.1:5443: connect: connection refused"
+    assert tracker.observe([_registry_pod(refused)]) is None  # may be a blip: the kubelet retries
+    tracker.clock.now += 21
+    problem = tracker.observe([_registry_pod(refused, reason="ImagePullBackOff")])
+    assert problem is not None and "registry 172.18.0.1:5443" in problem.fix and "127.0.0.1 is the node itself" in problem.fix
+
+
+def test_with_a_registry_the_images_are_pushed_not_loaded_and_the_release_names_their_digests(tmp_path, monkeypatch, world):
+    from deployproof.image_registry import PushedImage, Registry
+
+    provider, _, log = world
+    pushed: list[tuple[str, str]] = []
+
+    def push_image(client, local, registry, name, *, auth=None):
+        pushed.append((local, name))
+        return PushedImage(registry.repository(name), local.rsplit(":", 1)[1], "sha256:" + "7" * 64, 0.5)
+
+    monkeypatch.setattr("deployproof.docker_engine.ensure_docker", lambda: object())
+    monkeypatch.setattr("deployproof.imagebuild.image_exists", lambda client, ref: FakeImage("sha256:9"))
+    monkeypatch.setattr("deployproof.image_registry.push_image", push_image)
+    monkeypatch.setattr("deployproof.image_registry.credentials", lambda registry, docker_config=None: None)
+    settings = Settings(skip_image_build={"backend": "todo-backend:1", "frontend": "todo-frontend:1", "database": "todo-database:1"},
+                        image_registry=Registry("172.18.0.1", 5443, "team"))
+    record: dict[str, str] = {}
+    images = deploy_module.build_and_load(settings, provider, record)
+    assert log == []  # nothing loaded into the nodes
+    assert sorted(pushed) == [("todo-backend:1", "todo-backend"), ("todo-database:1", "todo-database"), ("todo-frontend:1", "todo-frontend")]
+    backend = images.refs["backend"]
+    assert backend.tag == "172.18.0.1:5443/team/todo-backend:1@sha256:" + "7" * 64
+    assert backend.digest == "172.18.0.1:5443/team/todo-backend@sha256:" + "7" * 64
+    assert images.pushed_to == "172.18.0.1:5443/team" and record["image_registry"] == "172.18.0.1:5443/team"
+    assert image_values(images.tags)["backend.image.digest"] == "sha256:" + "7" * 64
+
+
+def test_with_registry_credentials_the_release_gets_an_image_pull_secret(tmp_path, monkeypatch, world):
+    from deployproof.image_registry import Registry
+
+    provider, images, _ = world
+    installed: list[tuple[Release, object]] = []
+    created: list[tuple[str, str]] = []
+    monkeypatch.setattr(Release, "install", lambda self, *a, watch=None, **kw: installed.append((self, watch)) or 1.0)
+    monkeypatch.setattr(Release, "ensure_namespace", lambda self: None)
+    monkeypatch.setattr("deployproof.image_registry.credentials", lambda registry, docker_config=None: {"username": "u", "password": "p"})
+    monkeypatch.setattr("deployproof.image_registry.ensure_pull_secret",
+                        lambda core, namespace, name, registry, auth: created.append((namespace, name)))
+    settings = _settings(tmp_path, "always").with_values(image_registry=Registry("172.18.0.1", 5443))
+    with deploy(settings, provider, images=images):
+        pass
+    release, watch = installed[0]
+    assert created == [("todo", "todo-registry")]
+    assert release.set_values["backend.imagePullSecrets[0]"] == "todo-registry"
+    assert watch.tracker.registry == Registry("172.18.0.1", 5443) and watch.tracker.pull_secret == "todo-registry"

@@ -120,6 +120,13 @@ def test_the_nested_command_runs_the_control_against_its_own_release(tmp_path):
     opted_in = control.command(values_file=tmp_path / "v.yaml", report_dir=tmp_path, images=images, provider="existing",
                                kubeconfig=Path("/k/config"), allow_load_to=("172.18.0.0/16", "todo.internal"))
     assert opted_in[opted_in.index("--allow-load-to") + 1] == "172.18.0.0/16,todo.internal"
+    assert "--image-registry" not in text
+    pushed = {name: f"172.18.0.1:5443/todo-{name}:1@sha256:{'0' * 64}" for name in images}
+    registry = control.command(values_file=tmp_path / "v.yaml", report_dir=tmp_path, images=pushed, provider="kind",
+                               image_registry="172.18.0.1:5443", image_registry_ca=Path("/ca.crt"))
+    # by digest, and through the registry again: the control's namespace gets the pull secret like the release's
+    assert ["--image-registry", "172.18.0.1:5443", "--image-registry-ca", "/ca.crt"] == registry[registry.index("--image-registry"):][:4]
+    assert f"backend=172.18.0.1:5443/todo-backend:1@sha256:{'0' * 64}" in " ".join(registry)
 
 
 def test_the_nested_run_never_inherits_the_main_releases_app_url(monkeypatch):

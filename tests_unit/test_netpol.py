@@ -115,3 +115,27 @@ def test_a_cluster_that_does_not_enforce_makes_netpol_unproven_never_passed(pyte
     assert len(netpol["missing"]) == 4 and all(
         "(skipped: unproven: this cluster does not enforce NetworkPolicies: a deny-all policy left probe server pod "
         "10.244.0.9:8080 reachable" in m for m in netpol["missing"]), netpol["missing"]
+
+
+def test_probe_pods_name_the_registry_pull_secret_when_there_is_one():
+    from fixtures.netpol import probe_pod
+
+    assert "imagePullSecrets" not in probe_pod("p", "todo-backend:1", {}, "pass")["spec"]
+    pod = probe_pod("p", "172.18.0.1:5443/todo-backend:1@sha256:" + "0" * 64, {}, "pass", pull_secret="todo-registry")
+    assert pod["spec"]["imagePullSecrets"] == [{"name": "todo-registry"}]
+
+
+def test_scratch_namespaces_get_the_pull_secret_only_with_registry_credentials(monkeypatch):
+    from deployproof.image_registry import Registry
+    from deployproof.settings import Settings
+    from fixtures.netpol import scratch_pull_secret
+
+    made: list[tuple[str, str]] = []
+    monkeypatch.setattr("deployproof.image_registry.ensure_pull_secret", lambda core, ns, name, registry, auth: made.append((ns, name)))
+    k8s = type("K8s", (), {"core": object()})()
+    assert scratch_pull_secret(k8s, "dp-netpol-1", Settings()) is None
+    monkeypatch.setattr("deployproof.image_registry.credentials", lambda registry, docker_config=None: None)
+    assert scratch_pull_secret(k8s, "dp-netpol-1", Settings(image_registry=Registry("172.18.0.1", 5443))) is None
+    monkeypatch.setattr("deployproof.image_registry.credentials", lambda registry, docker_config=None: {"username": "u", "password": "p"})
+    assert scratch_pull_secret(k8s, "dp-netpol-1", Settings(image_registry=Registry("172.18.0.1", 5443))) == "todo-registry"
+    assert made == [("dp-netpol-1", "todo-registry")]

@@ -134,3 +134,17 @@ def test_first_answering_tries_addresses_in_parallel():
 
     assert first_answering(["a", "b", "c"], 1, connect) == "b"
     assert first_answering([], 1, connect) is None
+
+
+def test_loading_images_into_an_existing_cluster_is_refused_naming_the_registry_option(tmp_path):
+    from deployproof.errors import PrerequisiteError
+    from deployproof.providers.existing import ExistingProvider
+
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "Config", "current-context": "ctx",
+                                          "clusters": [{"name": "c", "cluster": {"server": "https://192.0.2.1:6443"}}],
+                                          "contexts": [{"name": "ctx", "context": {"cluster": "c", "user": "u"}}],
+                                          "users": [{"name": "u", "user": {}}]}))
+    with pytest.raises(PrerequisiteError) as refused:
+        ExistingProvider(kubeconfig, "ctx").load_images(["todo-backend:1"])
+    assert "--image-registry" in refused.value.fix

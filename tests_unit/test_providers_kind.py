@@ -160,3 +160,98 @@ def test_kind_kubectl_names_the_kubeconfig_and_the_context(monkeypatch):
     monkeypatch.setattr(kind_module, "run", lambda cmd, **kw: seen.append([str(c) for c in cmd]) or subprocess.CompletedProcess(cmd, 1, "", ""))
     provider.healthy()
     assert seen[0][1:5] == ["--kubeconfig", str(provider.kubeconfig()), "--context", "kind-deployproof"]
+
+
+# --- pulling from --image-registry (kind_registry.py; the live pull is the lead's kind run) ------------------
+
+def test_every_node_mounts_the_registry_hosts_folder_and_containerd_reads_it(tmp_path):
+    from deployproof.providers import kind_registry
+    from deployproof.providers.kind import kind_config
+
+    mounts = kind_registry.node_mounts(tmp_path / "certs.d")
+    config = kind_config((30080,), (kind_registry.config_path_patch(),), workers=2, extra_mounts=mounts)
+    assert [node.get("extraMounts") for node in config["nodes"]] == [mounts] * 3
+    assert mounts == [{"hostPath": str(tmp_path / "certs.d"), "containerPath": "/etc/containerd/certs.d", "readOnly": True}]
+    assert 'config_path = "/etc/containerd/certs.d"' in config["containerdConfigPatches"][0]
+    assert "extraMounts" not in kind_config((30080,))["nodes"][0]
+
+
+def test_the_hosts_toml_names_the_registry_and_the_ca_as_the_nodes_see_it(tmp_path):
+    import tomllib
+
+    from deployproof.providers import kind_registry
+
+    ca = tmp_path / "ca.pem"
+    ca.write_text("-----BEGIN CERTIFICATE-----\n")
+    folder = kind_registry.write_hosts_dir(tmp_path / "certs.d", "172.18.0.1:5443", ca)
+    assert folder == tmp_path / "certs.d" / "172.18.0.1:5443" and (folder / "ca.crt").read_text() == ca.read_text()
+    hosts = tomllib.loads((folder / "hosts.toml").read_text())
+    assert hosts == {"server": "https://172.18.0.1:5443", "capabilities": ["pull", "resolve"],
+                     "ca": "/etc/containerd/certs.d/172.18.0.1:5443/ca.crt"}
+    plain = tomllib.loads(kind_registry.hosts_toml("reg.test:5000", scheme="http"))
+    assert plain == {"server": "http://reg.test:5000", "capabilities": ["pull", "resolve"]}
+
+
+def test_containerd_2_reads_the_config_path_patch_of_the_node_config():
+    """containerd 2.4 (the nodes' release, from our build cache) migrates the format-2 patch to its images plugin."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from deployproof import versions
+    from deployproof.providers import kind_registry
+    from deployproof.providers.embedded import build
+
+    try:
+        containerd = build.binary("containerd")
+    except Exception as exc:  # noqa: BLE001 - no Go toolchain to name the build
+        pytest.skip(f"containerd {versions.CONTAINERD} is not built here ({exc})")
+    if not containerd.exists():
+        pytest.skip(f"containerd {versions.CONTAINERD} is not built here ({containerd})")
+    node_config = Path(__file__).resolve().parent.parent / "dockerfiles/kind-node/files/etc/containerd/config.toml"
+    with tempfile.TemporaryDirectory() as tmp:
+        config = Path(tmp) / "config.toml"
+        # kind merges a patch into the node's config; its table is new there, so appending is the same merge.
+        config.write_text(node_config.read_text() + "\n" + kind_registry.config_path_patch())
+        migrated = subprocess.run([str(containerd), "--config", str(config), "config", "migrate"], capture_output=True, text=True,
+                                  timeout=60, check=True).stdout
+    section = migrated.split("[plugins.'io.containerd.cri.v1.images'.registry]", 1)[1].split("[", 1)[0]
+    assert "config_path = '/etc/containerd/certs.d'" in section
+
+
+def test_the_registry_address_for_kind_nodes_is_a_docker_network_gateway():
+    import docker.errors
+
+    from deployproof.providers.kind_registry import node_reachable_address
+
+    class Networks:
+        def __init__(self, known):
+            self.known = known
+
+        def get(self, name):
+            if name not in self.known:
+                raise docker.errors.NotFound(name)
+            return type("Network", (), {"attrs": {"IPAM": {"Config": self.known[name]}}})()
+
+    class Client:
+        def __init__(self, known):
+            self.networks = Networks(known)
+
+    kind = [{"Subnet": "fc00:f853:ccd:e793::/64", "Gateway": "fc00:f853:ccd:e793::1"}, {"Subnet": "172.18.0.0/16", "Gateway": "172.18.0.1"}]
+    bridge = [{"Subnet": "172.17.0.0/16", "Gateway": "172.17.0.1"}]
+    assert node_reachable_address(Client({"kind": kind, "bridge": bridge})) == "172.18.0.1"
+    assert node_reachable_address(Client({"bridge": bridge})) == "172.17.0.1"  # before kind made its network
+    with pytest.raises(PrerequisiteError, match="kind or bridge"):
+        node_reachable_address(Client({}))
+
+
+def test_kind_gets_the_registry_from_the_settings(monkeypatch, tmp_path):
+    from deployproof.image_registry import Registry
+    from deployproof.settings import Settings
+
+    monkeypatch.setattr(shutil, "which", _which({"kind", "kubectl"}))
+    ca = tmp_path / "ca.crt"
+    ca.write_text("pem")
+    provider = get_provider(Settings(cluster_provider="kind", image_registry=Registry("172.18.0.1", 5443), image_registry_ca=ca))
+    assert provider.registry == Registry("172.18.0.1", 5443) and provider.registry_ca == ca
+    assert provider.describe().details["image_registry"] == "172.18.0.1:5443"

@@ -42,9 +42,10 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     supported), so a run proves the release it names — a running cluster of another release is replaced.
     A bare name (`deployproof cluster down`) takes whatever release runs.
     """
-    kubernetes_version, kind_nodes = None, 1
+    kubernetes_version, kind_nodes, registry, registry_ca = None, 1, None, None
     if not isinstance(choice, str):
         kubernetes_version, kind_nodes = choice.kubernetes_version, choice.kind_nodes
+        registry, registry_ca = choice.image_registry, choice.image_registry_ca
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
@@ -58,7 +59,8 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     if resolved == "kind":
         from .kind import KindProvider
 
-        return KindProvider(nodes=kind_nodes, kubernetes_version=kubernetes_version)
+        # With --image-registry the cluster it creates pulls from there (containerd hosts config, the CA).
+        return KindProvider(nodes=kind_nodes, kubernetes_version=kubernetes_version, registry=registry, registry_ca=registry_ca)
     from .existing import ExistingProvider
 
     path = kubeconfig

@@ -110,7 +110,8 @@ class ExistingProvider(Provider):
     def load_images(self, tags: list[str]) -> None:
         raise PrerequisiteError(
             "an existing cluster cannot receive locally built images without a registry",
-            "push the images to a registry your cluster pulls from and pass --skip-image-build with their tags",
+            "pass --image-registry HOST[:PORT][/PREFIX], a registry your cluster's nodes pull from: the built images are "
+            "pushed there and installed by digest (credentials from your docker config; nothing is loaded)",
         )
 
     def _nodes_from_api(self) -> list[Any]:

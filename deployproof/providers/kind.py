@@ -10,8 +10,11 @@ the node's manifests, images loaded like `kind load docker-image` (load_images s
 (local_volume_manifests), as in the embedded cluster, because the host-path provisioner's root-owned
 folders cannot be written by the chart's non-root database.
 
-What we create we record (kind_state_dir()/<name>.json: the node container's id); a cluster of the
-same name without that record was made by someone else and is neither reused nor deleted.
+With --image-registry the cluster is created with the nodes' containerd told where to pull and which CA
+to trust (kind_registry.py: a hosts folder mounted into every node), and the images are not loaded.
+
+What we create we record (kind_state_dir()/<name>.json: the node container's id, the registry it was made
+for); a cluster of the same name without that record was made by someone else and is neither reused nor deleted.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -34,7 +38,11 @@ from ..paths import state_dir
 from ..progress import say, step
 from ..runner import run, run_pipe
 from ..waits import poll_until
+from . import kind_registry
 from .base import ClusterInfo, Provider
+
+if TYPE_CHECKING:
+    from ..image_registry import Registry
 
 DEFAULT_NODE_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # the app, the cluster tests' echo service
 CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind labels each node container with its cluster's name
@@ -51,19 +59,21 @@ BUILD_FIX = "build it: .venv/bin/python -m deployproof.providers.kind_node (kind
 
 
 def registry_mirror_patch(registry: str, endpoint: str) -> str:
-    """A containerdConfigPatches entry making the node's containerd (1.7, config v2) pull `registry` from `endpoint`."""
+    """A containerdConfigPatches entry making the node's containerd (1.7, config v2) pull `registry` from `endpoint`.
+    (containerd refuses it beside a registry config_path: --image-registry uses kind_registry.py's hosts folder instead.)"""
     return (f'[plugins."io.containerd.grpc.v1.cri".registry.mirrors."{registry}"]\n'
             f'  endpoint = ["{endpoint}"]\n')
 
 
 def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[str, ...] = (),
-                host_ports: dict[int, int] | None = None, workers: int = 0) -> dict:
+                host_ports: dict[int, int] | None = None, workers: int = 0, extra_mounts: list[dict] | None = None) -> dict:
     """A kind config: the control-plane node with the NodePorts on 127.0.0.1 (each on the same host port
     unless `host_ports` maps it elsewhere; kube-proxy forwards them to pods on any node), `workers` worker
-    nodes, our kubeadm patches, optional containerd patches."""
+    nodes, our kubeadm patches, optional containerd patches, `extra_mounts` on every node (the registry hosts folder)."""
     from .kind_node.images import kubeadm_patches
 
     host_ports = host_ports or {}
+    mounts = {"extraMounts": list(extra_mounts)} if extra_mounts else {}
     config: dict = {
         "kind": "Cluster",
         "apiVersion": "kind.x-k8s.io/v1alpha4",
@@ -73,7 +83,8 @@ def kind_config(node_ports: tuple[int, ...], containerd_config_patches: tuple[st
                 {"containerPort": port, "hostPort": host_ports.get(port, port), "listenAddress": "127.0.0.1", "protocol": "TCP"}
                 for port in node_ports
             ],
-        }] + [{"role": "worker"} for _ in range(workers)],
+            **mounts,
+        }] + [{"role": "worker", **mounts} for _ in range(workers)],
         "kubeadmConfigPatches": kubeadm_patches(),
     }
     if containerd_config_patches:
@@ -125,8 +136,12 @@ class KindProvider(Provider):
 
     def __init__(self, cluster_name: str = "deployproof", node_ports: tuple[int, ...] = DEFAULT_NODE_PORTS,
                  node_image: str | None = None, containerd_config_patches: tuple[str, ...] = (),
-                 host_ports: dict[int, int] | None = None, nodes: int = 1, kubernetes_version: str | None = None) -> None:
+                 host_ports: dict[int, int] | None = None, nodes: int = 1, kubernetes_version: str | None = None,
+                 registry: Registry | None = None, registry_ca: Path | None = None) -> None:
         self.cluster_name = cluster_name
+        # --image-registry: the nodes' containerd pulls from it, trusting `registry_ca` (kind_registry.py).
+        self.registry = registry
+        self.registry_ca = registry_ca
         self.nodes = nodes  # 1: the control plane runs the pods; 3: a control plane and two workers
         # The release of our node image (a supported one; another release means another image and a new cluster).
         self.kubernetes_version = kubernetes_version or versions.KUBERNETES
@@ -207,6 +222,15 @@ class KindProvider(Provider):
                 say(f"kind cluster {self.cluster_name!r} (ours) has {recorded_nodes} node(s), {self.nodes} asked for: recreating it")
                 self.down()
                 return self.up()
+            wanted_registry = self.registry.address if self.registry else None
+            if json.loads(self._record.read_text()).get("registry") != wanted_registry:
+                # containerd's registry config_path is set at creation only.
+                say(f"kind cluster {self.cluster_name!r} (ours) was created for registry "
+                    f"{json.loads(self._record.read_text()).get('registry') or 'none'}, {wanted_registry or 'none'} asked for: recreating it")
+                self.down()
+                return self.up()
+            if self.registry:
+                self._write_registry_hosts()  # mounted into the nodes: a new CA is seen at the next pull
             if self._node_image_id() != image_id:
                 # Ours, so ours to replace: a run proves the node image it names, never an older one.
                 say(f"kind cluster {self.cluster_name!r} (ours) runs an older node image than {image}: recreating it")
@@ -223,15 +247,20 @@ class KindProvider(Provider):
             self.down()
         self._check_ports_free()
         network_existed = _network_exists(KIND_NETWORK)
+        patches, mounts = self.containerd_config_patches, None
+        if self.registry:
+            patches = (*patches, kind_registry.config_path_patch())
+            mounts = kind_registry.node_mounts(self._write_registry_hosts())
         with tempfile.TemporaryDirectory(prefix="deployproof-kind-") as tmp:
             config = Path(tmp) / "kind-config.yaml"
-            config.write_text(yaml.safe_dump(kind_config(self.node_ports, self.containerd_config_patches, self.host_ports,
-                                                         workers=self.nodes - 1), sort_keys=False))
+            config.write_text(yaml.safe_dump(kind_config(self.node_ports, patches, self.host_ports,
+                                                         workers=self.nodes - 1, extra_mounts=mounts), sort_keys=False))
             with step(f"kind create cluster {self.cluster_name} ({image})", timings):
                 # KindCluster.create reuses a cluster of the same name; we decided above that there is none.
                 self._cluster(image).create(config_file=config)
         self._record.write_text(json.dumps({"node_id": self._node_id(), "image": image, "created": time.time(),
-                                            "network_created": not network_existed, "nodes": self.nodes}))
+                                            "network_created": not network_existed, "nodes": self.nodes,
+                                            "registry": self.registry.address if self.registry else None}))
         with step("nodes Ready, routes between their pod ranges, CoreDNS available, NetworkPolicy agent ready", timings):
             poll_until(self._node_and_dns_ready, description=f"kind nodes {', '.join(self.node_containers())} Ready, "
                        "CoreDNS available, kube-network-policies ready", timeout=READY_TIMEOUT)
@@ -243,6 +272,18 @@ class KindProvider(Provider):
         with step("default StorageClass: local volumes writable by non-root pods", timings):
             self._ensure_local_volumes()
         return timings
+
+    def registry_hosts_dir(self) -> Path:
+        """The host folder mounted as the nodes' /etc/containerd/certs.d (kind_registry.py)."""
+        return kind_state_dir() / f"{self.cluster_name}-containerd-certs.d"
+
+    def _write_registry_hosts(self) -> Path:
+        assert self.registry is not None
+        folder = self.registry_hosts_dir()
+        kind_registry.write_hosts_dir(folder, self.registry.address, self.registry_ca)
+        say(f"kind nodes pull from {self.registry.address} (containerd hosts config {folder}/{self.registry.address}/hosts.toml"
+            f"{', CA ' + str(self.registry_ca) if self.registry_ca else ', the system CAs'})")
+        return folder
 
     def _ensure_local_volumes(self) -> None:
         """Replace the node image's host-path StorageClass with the local-volume pool; recycle released volumes.
@@ -376,6 +417,7 @@ class KindProvider(Provider):
                 run(["docker", "network", "rm", KIND_NETWORK], check=False, quiet=True)
         self._record.unlink(missing_ok=True)
         self._kubeconfig.unlink(missing_ok=True)
+        shutil.rmtree(self.registry_hosts_dir(), ignore_errors=True)
         return problems
 
     def stop_node(self, node: str) -> None:
@@ -449,7 +491,7 @@ class KindProvider(Provider):
     def describe(self) -> ClusterInfo:
         return ClusterInfo(self.name, self.kubeconfig(), self.context(),
                            {"cluster": self.cluster_name, "nodes": str(self.nodes), "kind": self.kind_bin, "node_image": self.node_image or "deployproof (built)",
-                            "kubernetes": self.kubernetes_version,
+                            "kubernetes": self.kubernetes_version, "image_registry": str(self.registry) if self.registry else "-",
                             "node_monitor_grace_period": versions.KIND_NODE_MONITOR_GRACE, **versions.test_cluster_settings()})
 
 

@@ -137,3 +137,8 @@ def _write_signed(directory: Path, spec: CertSpec) -> None:
     cert = builder.sign(ca_key, hashes.SHA256())
     _write_key(directory / f"{spec.name}.key", key)
     (directory / f"{spec.name}.crt").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+# Public for the test registry (deployproof/registry_server.py): its CA and serving certificate are made the same way.
+write_ca = _write_ca
+write_signed = _write_signed
