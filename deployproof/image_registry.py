@@ -90,10 +90,23 @@ def parse_registry(text: str) -> Registry:
 # Credentials: the user's docker config
 # ---------------------------------------------------------------------------------------------
 
+# Credentials of registries this process started (the test registry): never written into the user's docker config.
+_OWN_CREDENTIALS: dict[str, dict[str, str]] = {}
+
+
+def remember_credentials(registry: Registry, auth: Mapping[str, str]) -> None:
+    """Credentials for `registry` that `credentials()` returns before looking at any docker config."""
+    _OWN_CREDENTIALS[registry.address] = dict(auth)
+
+
 def credentials(registry: Registry, docker_config: Path | None = None) -> dict[str, str] | None:
-    """Username and password (or identity token) for `registry` from a docker config file (default: the user's,
-    $DOCKER_CONFIG/config.json or ~/.docker/config.json, credential helpers included); None when it has none."""
+    """Username and password (or identity token) for `registry`: those of a registry this process started, else
+    from a docker config file (default: the user's, $DOCKER_CONFIG/config.json or ~/.docker/config.json,
+    credential helpers included); None when there are none."""
     from docker import auth
+
+    if registry.address in _OWN_CREDENTIALS:
+        return dict(_OWN_CREDENTIALS[registry.address])
 
     config = auth.load_config(config_path=str(docker_config) if docker_config else None)
     found = auth.resolve_authconfig(config, registry.address)

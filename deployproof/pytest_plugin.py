@@ -8,6 +8,7 @@ Fixtures live in fixtures/ (loaded by the root conftest.py).
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -105,9 +106,26 @@ def option(config: pytest.Config, name: str):
 
 
 @pytest.fixture(scope="session")
-def settings(pytestconfig: pytest.Config) -> Settings:
-    """The validated settings of this run (override in a conftest to change them for a test tree)."""
-    return settings_of(pytestconfig)
+def settings(pytestconfig: pytest.Config) -> Iterator[Settings]:
+    """The validated settings of this run (override in a conftest to change them for a test tree). With
+    --test-registry=on the test registry runs for the session and the settings name it as --image-registry."""
+    settings = settings_of(pytestconfig)
+    if settings.test_registry != "on":
+        yield settings
+        return
+    from .providers import resolve_name
+    from .registry_server import start_test_registry
+
+    server = start_test_registry(resolve_name(settings.cluster_provider), log_dir=settings.diagnostics_dir)
+    try:
+        settings = settings.with_values(image_registry=server.registry, image_registry_ca=server.ca_cert)
+        pytestconfig.stash[SETTINGS_KEY] = settings
+        report = pytestconfig.stash[REPORT_KEY]
+        report.registry, report.settings = True, settings.describe()
+        report.context["test_registry"] = f"{server.url} (TLS, basic auth; up in {server.started_s}s; log {server.log_path})"
+        yield settings
+    finally:
+        server.stop()
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

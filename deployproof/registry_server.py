@@ -35,6 +35,8 @@ HTPASSWD_BINARY = "htpasswd"  # apache2-utils
 BCRYPT_COST = 5  # the registry checks the hash on every request; a test registry needs no slow hash
 START_TIMEOUT_S = 30.0
 STOP_GRACE_S = 10.0
+TEST_REGISTRY_FOLDER = Path("/var/lib/deployproof-registry")  # config, CA (kept: a kind cluster made with it trusts it), data
+TEST_REGISTRY_PORT = 5443  # fixed, so a kind cluster made for it is reused by the next run (its hosts config names it)
 INSTALL_FIX = "apt-get install docker-registry apache2-utils (./dev setup installs versions.APT_PACKAGES)"
 
 
@@ -173,3 +175,25 @@ def _free_port(host: str) -> int:
     with socket.socket() as probe:
         probe.bind((host, 0))
         return probe.getsockname()[1]
+
+
+def start_test_registry(provider: str, folder: Path = TEST_REGISTRY_FOLDER, port: int = TEST_REGISTRY_PORT,
+                        log_dir: Path = Path("diagnostics")) -> RegistryServer:
+    """--test-registry=on: our registry at the address kind nodes reach the host at, its credentials known to
+    this process only (image_registry.remember_credentials), never written into the user's docker config."""
+    from .image_registry import remember_credentials
+    from .providers.kind_registry import DEFAULT_NETWORK, node_reachable_address
+
+    if provider not in ("kind", "existing"):
+        raise PrerequisiteError(
+            f"--test-registry is wired into kind clusters (containerd told where to pull and which CA to trust); "
+            f"the {provider} provider's nodes are not",
+            "use --cluster-provider kind (or existing, for a kind cluster made with --test-registry), "
+            "or --image-registry with a registry your nodes pull from")
+    # Docker's default bridge, not the `kind` network: that one exists only once kind made it, and an address that
+    # changed between runs would make the next run recreate the cluster (its containerd names the registry's address).
+    server = RegistryServer(folder, host=node_reachable_address(network=DEFAULT_NETWORK), port=port,
+                            log_path=log_dir / "registry" / f"test-registry-{time.strftime('%Y%m%d-%H%M%S')}.log")
+    server.start()
+    remember_credentials(server.registry, {"username": server.username or "", "password": server.password})
+    return server

@@ -197,6 +197,10 @@ FIELDS: tuple[Field, ...] = (
           "CA certificate (PEM) that signed the registry's certificate: installed for dockerd "
           "(/etc/docker/certs.d/HOST:PORT/ca.crt) and handed to the nodes of a kind cluster deployproof creates",
           parse=lambda t: _paths(t)[0]),
+    Field("test_registry", "--test-registry", "DEPLOYPROOF_TEST_REGISTRY", "off",
+          "on: start deployproof's own registry for this run (Debian's docker-registry, TLS and basic auth, at the "
+          "address kind nodes reach the host at) and push the images there, as --image-registry would; for kind "
+          "clusters, and existing ones whose nodes trust its CA (a kind cluster made with it)", ("off", "on")),
     Field("kind_nodes", "--kind-nodes", "DEPLOYPROOF_KIND_NODES", "1",
           "nodes of a kind cluster: 1, or 3 (a control plane and two workers: replicas spread, node loss tested)",
           parse=_kind_nodes),
@@ -227,6 +231,7 @@ class Settings:
     kind_nodes: int = 1
     image_registry: Registry | None = None  # --image-registry HOST[:PORT][/PREFIX]
     image_registry_ca: Path | None = None
+    test_registry: str = "off"  # "on": registry_server.start_test_registry() for the session (pytest_plugin's `settings`)
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 
@@ -254,6 +259,8 @@ class Settings:
                 problems.append(f"{where}: {exc}")
                 continue
             sources[f.name] = source
+        if values.get("test_registry") == "on" and values.get("image_registry") is not None:
+            problems.append("--test-registry=on and --image-registry name two registries: the images go to one")
         if problems:
             raise UsageError("invalid settings:\n  " + "\n  ".join(problems), "fix the values above (see --help for each option)")
         return cls(**values, sources=sources)

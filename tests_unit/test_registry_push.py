@@ -240,3 +240,30 @@ def test_containerd_pulls_the_pushed_digest_through_our_hosts_config(docker_clie
         pod.status.container_statuses[0].image = pushed.by_digest
         problem = PodTracker(clock=Clock(), registry=registry_server.registry, pull_secret="todo-registry").observe([pod])
         assert problem is not None and words in problem.fix and registry_server.registry.address in problem.fix, message
+
+
+def test_the_test_registry_is_refused_for_providers_whose_nodes_are_not_wired_to_it(tmp_path):
+    from deployproof.errors import PrerequisiteError
+    from deployproof.registry_server import start_test_registry
+
+    for provider in ("embedded", "minikube"):
+        with pytest.raises(PrerequisiteError, match="wired into kind clusters") as caught:
+            start_test_registry(provider, folder=tmp_path)
+        assert "--cluster-provider kind" in caught.value.fix
+
+
+def test_the_test_registry_pushes_with_credentials_only_this_process_knows(docker_client, tiny_image, tmp_path, monkeypatch,
+                                                                           host_address):
+    from deployproof.image_registry import credentials, push_image
+    from deployproof.registry_server import start_test_registry
+
+    monkeypatch.setenv("DOCKER_CONFIG", str(tmp_path / "empty-docker-config"))  # the user's config holds nothing for it
+    server = start_test_registry("kind", folder=tmp_path / "registry", port=_free_port(host_address),
+                                 log_dir=tmp_path)
+    try:
+        trust_for_docker(server.registry, server.ca_cert)
+        assert credentials(server.registry) == {"username": server.username, "password": server.password}
+        pushed = push_image(docker_client, tiny_image, server.registry, "tiny", auth=credentials(server.registry))
+        assert pushed.digest.startswith("sha256:")
+    finally:
+        server.stop()

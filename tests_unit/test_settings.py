@@ -103,3 +103,11 @@ def test_allow_load_to_takes_hosts_addresses_and_networks_normalized():
     for bad in ("*", "under_score.example", "-bad.example", "10.0.0.0/33"):
         with pytest.raises(UsageError):
             Settings.load({"allow_load_to": bad}, env={})
+
+
+def test_the_test_registry_and_another_registry_are_refused_together():
+    with pytest.raises(UsageError, match="two registries"):
+        Settings.load({"test_registry": "on", "image_registry": "registry.example.test:5000"})
+    assert Settings.load({"test_registry": "on"}).test_registry == "on"
+    with pytest.raises(UsageError, match="not one of off, on"):
+        Settings.load({"test_registry": "yes"})
