@@ -118,10 +118,10 @@ def test_every_pod_runs_the_digest_the_registry_push_returned(k8s, release, buil
         for status in pod.status.container_statuses or []:
             if expected is None:
                 problems.append(f"{pod.metadata.name}/{status.name}: no pushed image for component {component!r}")
-            elif status.image_id.rsplit("@", 1)[-1] != expected.rsplit("@", 1)[1]:
+            # imageID is the repository digest the node pulled (registry/repository@sha256:…). status.image is the
+            # runtime's own name for the image, which for a by-digest pull is its config ID: not compared.
+            elif status.image_id != expected:
                 problems.append(f"{pod.metadata.name}/{status.name}: runs {status.image_id}, the push returned {expected}")
-            elif not status.image.startswith(f"{settings.image_registry.address}/"):
-                problems.append(f"{pod.metadata.name}/{status.name}: image {status.image} is not from {settings.image_registry}")
             else:
                 matched += 1
     figures["containers_matched_by_digest"] = matched
