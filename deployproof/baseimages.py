@@ -1,6 +1,7 @@
 """Base images built with no container registry: Debian packages → debootstrap → `docker import`.
 
-Stand-ins for the official python, node and postgres images on machines that cannot pull:
+Stand-ins for the official python, node and postgres images on machines that cannot pull (node itself
+comes from the pinned PyPI wheel, deployproof/nodejs.py):
 
 1. `debian`   — a minbase rootfs of versions.DEBIAN_SUITE made by debootstrap from the host's own
                 Debian mirror, trimmed by dockerfiles/base/rootfs-setup.sh, kept as a tarball under
@@ -28,6 +29,7 @@ from pathlib import Path
 from . import paths, versions
 from .errors import DeployProofError, PrerequisiteError
 from .imagebuild import DOCKERFILES, BuildContext, build, image_exists
+from .nodejs import ensure_node
 from .progress import configure_cli_logging, say, step
 from .runner import run, run_streaming
 
@@ -142,21 +144,10 @@ def _use_host_apt_sources(rootfs: Path) -> None:
         (rootfs / "etc/apt/apt.conf.d/80-deployproof-snapshot").write_text('Acquire::Check-Valid-Until "false";\n')
 
 
-def host_node() -> tuple[Path, Path]:
-    """The host's node binary and npm package folder (Node >= versions.NODE_MAJOR)."""
-    node = shutil.which("node")
-    npm = shutil.which("npm")
-    if node is None or npm is None:
-        raise PrerequisiteError(f"node and npm (Node {versions.NODE_MAJOR}) are needed to build the local node base image",
-                                f"install Node.js {versions.NODE_MAJOR} with npm")
-    major = run([node, "--version"], quiet=True).stdout.strip().lstrip("v").split(".")[0]
-    if major != versions.NODE_MAJOR:
-        raise PrerequisiteError(f"the host's node is major version {major}, the images want {versions.NODE_MAJOR}",
-                                f"install Node.js {versions.NODE_MAJOR} (versions.NODE_MAJOR)")
-    npm_dir = Path(os.path.realpath(npm)).parent.parent  # …/node_modules/npm/bin/npm-cli.js → …/npm
-    if not (npm_dir / "package.json").is_file():
-        raise PrerequisiteError(f"cannot find npm's package folder from {npm}", "reinstall npm")
-    return Path(os.path.realpath(node)), npm_dir
+def wheel_node() -> tuple[Path, Path]:
+    """The stripped node binary and npm package folder of the pinned Node.js wheel (deployproof/nodejs.py)."""
+    install = ensure_node()
+    return install.stripped_node, install.npm_dir
 
 
 def _tree(root: Path, prefix: str) -> dict[str, Path]:
@@ -175,7 +166,7 @@ def ensure_base_images(*, client=None, force: bool = False, timings: dict[str, f
     client = client or ensure_docker()
     debian = ensure_debian_rootfs(client, force=force)
     common = {"DEBIAN_BASE": debian}
-    node, npm_dir = host_node()
+    node, npm_dir = wheel_node()
     recipes = {
         "PYTHON_BASE": ("python", BuildContext((), (BASE_DOCKERFILES / "python.Dockerfile").read_bytes()),
                         {**common, "DEBIAN_PYTHON": versions.DEBIAN_PYTHON}),

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import versions
+from .nodejs import NodeInstall, install_dir
 from .providers.embedded.configs import CONTAINERD_HOST_DROP_INS, kubelet_refuses_cgroup_v1
 from .providers.embedded.host import cgroup_v1_host
 from .providers.embedded.steps import PORTS_BY_NUMBER, ports_in_use
@@ -40,6 +41,15 @@ def _go_check() -> Check:
     found = tuple(int(p) for p in parts if p.isdigit())
     ok = len(found) >= 2 and found >= minimum
     return Check(GO_CHECK, ok, version, "" if ok else f"install Go >= {versions.GO_MINIMUM}")
+
+
+def _node_check() -> Check:
+    # The pinned wheel, never the host's node: the set-up, the frontend tests and the local base image use it.
+    install = NodeInstall(install_dir())
+    name = f"node {versions.NODE}"
+    if not install.complete:
+        return Check(name, False, "not installed", "python -m deployproof.nodejs (./dev setup does it; from PyPI, hash-checked)")
+    return Check(name, True, f"{install.bin_dir} (put it first on PATH)")
 
 
 def _cgroups(kubernetes_version: str = versions.KUBERNETES) -> Check:
@@ -108,7 +118,8 @@ def checks() -> list[Check]:
         _which("ip", apt),
         _docker(),
         _go_check(),
-        _which("node", f"install Node.js {versions.NODE_MAJOR} (frontend build)", "node"),
+        _node_check(),
+        _which("strip", apt),
         _which("chromium", apt),
     ]
     taken = ports_in_use()

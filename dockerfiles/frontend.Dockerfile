@@ -4,7 +4,7 @@
 #   DOCKER_BUILDKIT=1 docker build -f dockerfiles/frontend.Dockerfile app/frontend
 # Base image is a build arg: the official image where a registry is reachable, else the local
 # stand-in from `python -m deployproof.baseimages`.
-ARG NODE_BASE=node:20-bookworm-slim
+ARG NODE_BASE=node:24-bookworm-slim
 
 # ---- deps: node_modules from the lockfile only (cached until package*.json change) -------------
 FROM ${NODE_BASE} AS deps

@@ -1,26 +1,9 @@
 // Runs once when the server starts (never during `next build`): refuse to start on bad settings.
+// Next 16 also compiles this file for the Edge runtime: the checks (process.exit) live in their own module,
+// imported only under the Node.js runtime, so that compilation never sees Node APIs.
 export async function register() {
-  if (process.env.NEXT_RUNTIME !== "nodejs") return;
-  const { configProblems, configWarnings, rateLimitFromEnv } = await import("./lib/env");
-  const { hashConcurrency } = await import("./lib/password-hashing.mjs");
-  const problems = configProblems();
-  if (problems.length) {
-    for (const p of problems) console.error(`[todo-frontend] configuration error: ${p}`);
-    console.error("[todo-frontend] refusing to start");
-    process.exit(1);
-  }
-  for (const w of configWarnings()) console.warn(`[todo-frontend] ${w}`);
-  const rl = rateLimitFromEnv();
-  const hashing = hashConcurrency();
-  console.log(
-    `[todo-frontend] auth rate limit: ${rl.max} requests per ${rl.window} s per client, ` +
-      `${rl.signInMax} for sign-in/sign-up; trusted proxies: ${process.env.TRUSTED_PROXIES || "none"}`,
-  );
-  console.log(`[todo-frontend] password hashing: at most ${hashing.limit} at once (${hashing.source})`);
-  if (!process.env.BACKEND_URL) {
-    console.warn("[todo-frontend] BACKEND_URL is not set; using http://127.0.0.1:8000");
-  }
-  if (!process.env.BETTER_AUTH_URL) {
-    console.warn("[todo-frontend] BETTER_AUTH_URL is not set; Better Auth will infer the base URL per request");
+  if (process.env.NEXT_RUNTIME === "nodejs") {
+    const { checkSettingsAtStartup } = await import("./lib/startup-checks");
+    checkSettingsAtStartup();
   }
 }

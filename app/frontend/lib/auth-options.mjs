@@ -2,6 +2,7 @@
 // so both always agree on the tables (user, session, account, verification, jwks).
 // Plain ESM JavaScript on purpose: migrate.mjs runs with bare `node`, no TypeScript, no bundler.
 import { jwt } from "better-auth/plugins/jwt";
+import { PostgresDialect } from "kysely";
 import { limitedPasswordHashing } from "./password-hashing.mjs";
 
 // The request header that carries the rate-limit key: set by app/api/auth from the socket address (or, from
@@ -24,7 +25,11 @@ export const RATE_LIMIT_DEFAULTS = { window: 10, max: 100, signInMax: 5 };
 export function buildAuthOptions(cfg) {
   return {
     appName: "Todo AI Chatbot",
-    database: cfg.pool,
+    // Not the bare pool: Better Auth 1.7 then runs sign-up in one transaction and hashes the password inside it,
+    // so each sign-up waiting for a hashing slot holds a pool connection; a burst of 50 starved the pool (connect
+    // timeouts, 500s) and the session lookups of every proxied request with it. Without transactions (as in 1.3)
+    // the hash runs before any connection is taken.
+    database: { dialect: new PostgresDialect({ pool: cfg.pool }), type: "postgres", transaction: false },
     secret: cfg.secret,
     baseURL: cfg.baseURL,
     basePath: "/api/auth",
@@ -37,7 +42,14 @@ export function buildAuthOptions(cfg) {
       password: limitedPasswordHashing(cfg.hashConcurrency ?? 1),
     },
     rateLimit: rateLimitOptions(cfg.rateLimit ?? RATE_LIMIT_DEFAULTS),
-    advanced: { ipAddress: { ipAddressHeaders: [CLIENT_KEY_HEADER] } },
+    advanced: {
+      ipAddress: { ipAddressHeaders: [CLIENT_KEY_HEADER] },
+      // Better Auth 1.7 checks the schema on first use and keeps a mismatch for the life of the process (only a
+      // migration run in that same process clears it). The chart's migration Job runs post-install, after the pods
+      // start: one auth request in between would leave that pod refusing every auth request until it restarts.
+      // The Job owns the schema; a column still missing fails its own query, and recovers once migrated.
+      database: { validateSchema: false },
+    },
     telemetry: { enabled: false },
     plugins: [
       jwt({

@@ -2,8 +2,8 @@
 //   server.js + .next/server (Next's own trace), .next/static, public,
 //   migrate.mjs + lib/auth-options.mjs + every node_modules file they need (traced with Next's bundled nft).
 // The Docker image then needs only:  COPY .next/standalone /app   (WORKDIR /app; node server.js | node migrate.mjs)
-import { cpSync, existsSync, mkdirSync, copyFileSync, readFileSync, renameSync, statSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { cpSync, existsSync, mkdirSync, copyFileSync, readdirSync, readFileSync, realpathSync, renameSync, statSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 
@@ -43,7 +43,22 @@ for (const rel of fileList) {
 }
 for (const w of warnings ?? []) {
   const msg = String(w?.message ?? w);
-  if (!/Failed to resolve dependency/.test(msg) || /pg-native|cloudflare:sockets/.test(msg)) continue;
+  // Optional, loaded in a try: pg's native binding, Workers sockets, Better Auth's tracing (no-op without it).
+  if (!/Failed to resolve dependency/.test(msg) || /pg-native|cloudflare:sockets|@opentelemetry\/api/.test(msg)) continue;
   console.warn("[postbuild] trace warning:", msg);
 }
+// 3. Turbopack links each serverExternalPackages entry as .next/node_modules/<name>-<hash> -> ../../node_modules/<name>.
+//    The image copies this folder alone, so a link that leaves it (or dangles) would break there: refuse it here.
+const escaping = [];
+for (const entry of readdirSync(standalone, { recursive: true, withFileTypes: true })) {
+  if (!entry.isSymbolicLink()) continue;
+  const link = join(entry.parentPath, entry.name);
+  const target = existsSync(link) ? relative(realpathSync(standalone), realpathSync(link)) : null;
+  if (target === null || target.startsWith("..")) escaping.push(`${relative(standalone, link)} -> ${target ?? "(missing)"}`);
+}
+if (escaping.length) {
+  console.error(`[postbuild] symlinks that leave .next/standalone (the image would lack their targets):\n  ${escaping.join("\n  ")}`);
+  process.exit(1);
+}
+
 console.log(`[postbuild] standalone ready: ${fileList.size ?? fileList.length} files traced for migrate.mjs, ${copied} copied`);

@@ -16,7 +16,9 @@ FRONTEND_FORCE_BUILD=1.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -103,12 +105,23 @@ def _newest_source_mtime() -> float:
 
 # --------------------------------------------------------------------------- build
 
+def check_node() -> None:
+    """Fail unless node and npm on PATH meet package.json's engines (./dev puts the pinned Node.js first)."""
+    fix = 'put the pinned Node.js first on PATH: export PATH="$(.venv/bin/python -m deployproof.nodejs):$PATH"'
+    if shutil.which("node") is None or shutil.which("npm") is None:
+        pytest.fail(f"node and npm are required; {fix}", pytrace=False)
+    wanted = json.loads((FRONTEND_DIR / "package.json").read_text())["engines"]["node"]
+    minimum = int(re.fullmatch(r">=\s*(\d+)(?:\.\d+)*", wanted).group(1))
+    found = run(["node", "--version"]).stdout.strip()
+    if int(found.lstrip("v").split(".")[0]) < minimum:
+        pytest.fail(f"node {found} ({shutil.which('node')}) is older than engines {wanted}; {fix}", pytrace=False)
+
+
 @pytest.fixture(scope="session")
 def standalone_build() -> Path:
     """The built standalone folder (built here if missing or stale)."""
     marker = FRONTEND_DIR / ".next" / "standalone" / "migrate.mjs"
-    if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.fail("node and npm are required (Node >= 20.9)")
+    check_node()
     if os.environ.get("FRONTEND_SKIP_BUILD") != "1":
         stale = not marker.exists() or marker.stat().st_mtime < _newest_source_mtime()
         if stale or os.environ.get("FRONTEND_FORCE_BUILD") == "1":

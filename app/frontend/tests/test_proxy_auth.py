@@ -129,6 +129,29 @@ def test_migrate_creates_tables_and_is_idempotent(app_dir, env_db, postgres):
         assert table in out, out
 
 
+BETTER_AUTH_1_3_DATABASE = Path(__file__).with_name("better_auth_1_3.sql")
+BETTER_AUTH_1_3_KID = "R2iwvUudOXPgGd0ji1XWTldBlxAwdbWu"  # the signing key in that file
+
+
+def test_migrate_upgrades_a_better_auth_1_3_database(app_dir, postgres, logdir):
+    """What the chart's pre-upgrade Job does to a release made before issue 16: add 1.7's columns, keep the key."""
+    db = postgres.create_database("todo_better_auth_1_3")
+    subprocess.run(["psql", db, "-v", "ON_ERROR_STOP=1", "-qf", str(BETTER_AUTH_1_3_DATABASE)],
+                   capture_output=True, text=True, check=True)
+    out = migrate(app_dir, db)
+    assert "create table" not in out and "add columns to jwks" in out, out
+    columns = subprocess.run(["psql", db, "-Atc", "select column_name from information_schema.columns where table_name='jwks'"],
+                             capture_output=True, text=True, check=True).stdout.split()
+    assert {"expiresAt", "alg", "crv"} <= set(columns), columns
+    assert "up to date" in migrate(app_dir, db)
+    # Tokens issued before the upgrade stay valid: the old key is still published and still signs.
+    with start_frontend(app_dir, frontend_env(db, free_port(), "http://127.0.0.1:9"), logdir) as frontend:
+        assert BETTER_AUTH_1_3_KID in {k["kid"] for k in httpx.get(f"{frontend.url}/api/auth/jwks").json()["keys"]}
+        client, _user = sign_up(frontend.url, "Upgraded")
+        token = client.get("/api/auth/token").json()["token"]
+        assert b64json(token.split(".")[0])["kid"] == BETTER_AUTH_1_3_KID
+
+
 def test_migrate_names_missing_database_url(app_dir):
     env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
     r = subprocess.run(["node", "migrate.mjs"], cwd=app_dir, env=env, capture_output=True, text=True, timeout=60)
