@@ -74,7 +74,10 @@ DEBIAN_SUITE = "bookworm"
 DEBIAN_PYTHON = "3.11"  # Debian 12's python3.11, same minor as PYTHON_OFFICIAL_BASE
 DEBIAN_POSTGRES = "15"  # Debian 12's postgresql-15, same major as POSTGRES_OFFICIAL_BASE
 NODE_MAJOR = "20"  # the host's node binary is copied into the local base; Debian 12 only has 18
-DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
+DOCKER_SDK = "7.2.0"  # the `docker` PyPI package used by deployproof.images
+# The lock compiler of `./dev lock` (PyPI `uv`, in a venv of its own under the cache): it writes the hashed
+# requirements.lock files that ./dev and the backend image install with --require-hashes.
+UV = "0.13.9"
 
 # Analyzers of the AI-assisted operations' fallbacks (deployproof/aiops), installed on demand into the cache.
 # checkov pins packaging<24, which our lock cannot share (packaging 26): it gets a venv of its own.

@@ -21,12 +21,10 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN { cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true; printf '%s\n' "$BUILD_CA_CERTS"; } > /opt/build-ca.pem \
  && python3 -m venv /opt/venv
 WORKDIR /src
-# What to install: pyproject.toml's runtime dependencies (not its test extra); at which versions:
-# requirements.lock (the whole tree pinned, test tools included) as constraints when present.
-COPY pyproject.toml requirements.lock* ./
-RUN /opt/venv/bin/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && if [ -f requirements.lock ]; then set -- --constraint requirements.lock; else set --; fi \
- && /opt/venv/bin/pip install "$@" -r /tmp/requirements.txt \
+# requirements.lock is the runtime tree (no test tools) with every file's hash (`./dev lock`): pip refuses
+# any wheel whose hash differs, and any package the lock does not name. Wheels only: nothing is compiled here.
+COPY requirements.lock ./
+RUN /opt/venv/bin/pip install --require-hashes --only-binary=:all: -r requirements.lock \
  && /opt/venv/bin/pip uninstall -y setuptools pip \
  && find /opt/venv -depth \( -name tests -o -name test \) -type d -path '*/site-packages/*' -exec rm -rf {} +
 # Some wheels ship extension modules with debug info (uvloop alone: 13 MB → 2 MB). Drop it, except
