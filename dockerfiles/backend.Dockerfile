@@ -52,7 +52,8 @@ RUN cd /app/src && PYTHONDONTWRITEBYTECODE=1 /opt/venv/bin/python -m todo_backen
       | grep -v '^/app/' > /startup-modules.txt
 
 # ---- runtime root: the interpreter, its standard library, the shared libraries they link ------
-# Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image.
+# Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image, and none of the
+# standard library's parts a server never loads (tests, IDLE, tk, distutils, unittest, sqlite3, dbm, curses…).
 # Bytecode only for the modules the server loads (about a third of the standard library and
 # site-packages): the server starts as fast as with everything compiled, and the rest is compiled in
 # memory if a rare path imports it (the app runs as a user that cannot write __pycache__). Listed files
@@ -69,8 +70,10 @@ RUN set -eu; \
     tar -C / -cf - --exclude="${stdlib#/}/test" --exclude="${stdlib#/}/idlelib" --exclude="${stdlib#/}/tkinter" \
         --exclude="${stdlib#/}/turtledemo" --exclude="${stdlib#/}/ensurepip" --exclude="${stdlib#/}/lib2to3" \
         --exclude="${stdlib#/}/config-*" --exclude='__phello__' --exclude=__pycache__ --exclude="${stdlib#/}/pydoc_data" \
+        --exclude="${stdlib#/}/distutils" --exclude="${stdlib#/}/unittest" --exclude="${stdlib#/}/xmlrpc" \
+        --exclude="${stdlib#/}/wsgiref" --exclude="${stdlib#/}/sqlite3" --exclude="${stdlib#/}/turtle.py" \
         --exclude='_test*.so' --exclude='_ctypes_test*.so' --exclude='xxlimited*.so' --exclude='_xxtestfuzz*.so' \
-        --exclude='_dbm*.so' --exclude='_gdbm*.so' --exclude='readline*.so' --exclude='_curses*.so' \
+        --exclude='_dbm*.so' --exclude='_gdbm*.so' --exclude='readline*.so' --exclude='_curses*.so' --exclude='_sqlite3*.so' \
         "${stdlib#/}" | tar -C /rootfs -xf -; \
     { ldd "$(readlink -f "$(command -v python3)")"; find "/rootfs$stdlib" /opt/venv -name '*.so*' -type f -exec ldd {} \; ; } 2>/dev/null \
       | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u \
@@ -86,7 +89,7 @@ RUN set -eu; \
     cp /startup-modules.txt /rootfs/startup-modules.txt; \
     chroot /rootfs /opt/venv/bin/python -B -c 'import os, py_compile; [py_compile.compile(f, doraise=True) for f in open("/startup-modules.txt").read().split() if os.path.exists(f)]'; \
     rm /rootfs/startup-modules.txt; \
-    chroot /rootfs /opt/venv/bin/python -B -c 'import ssl, sqlite3, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, yaml, httptools, fastapi, mcp, agents'; \
+    chroot /rootfs /opt/venv/bin/python -B -c 'import ssl, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, httptools, fastapi, mcp, agents'; \
     rm -rf /opt/venv; mv /rootfs/opt/venv /opt/venv; rmdir /rootfs/opt
 
 # ---- runtime ----------------------------------------------------------------------------------
