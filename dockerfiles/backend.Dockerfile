@@ -48,8 +48,10 @@ RUN apt-get update \
 # --from below compares content, so runtime-root (and the venv layer) stay cached for a code change.
 FROM deps AS startup-modules
 COPY src/ /app/src/
-RUN cd /app/src && PYTHONDONTWRITEBYTECODE=1 /opt/venv/bin/python -m todo_backend.startup_modules \
-      | grep -v '^/app/' > /startup-modules.txt
+WORKDIR /app/src
+# (not a pipe: a failing listing must fail the build, not leave a short list)
+RUN PYTHONDONTWRITEBYTECODE=1 /opt/venv/bin/python -m todo_backend.startup_modules > /tmp/loaded.txt \
+ && grep -v '^/app/' /tmp/loaded.txt > /startup-modules.txt
 
 # ---- runtime root: the interpreter, its standard library, the shared libraries they link ------
 # Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image, and none of the
