@@ -4,11 +4,12 @@ The backend image ships bytecode for these files only (dockerfiles/backend.Docke
 site-packages and the standard library keep their sources, and whatever a rare path imports later is
 compiled in memory then. Loaded here the way the server loads them: uvicorn's own configuration step (its
 loop, HTTP, WebSocket and lifespan modules), the app built with both chat agents and both auth modes, the
-OpenAI agent's SDK and the migration command. Nothing connects to a database: the engine connects on first use.
+OpenAI agent's SDK, the migration command, and a chat turn's MCP client up to its first (refused) connection. Nothing connects to a database: the engine connects on first use.
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sys
 
@@ -44,6 +45,21 @@ def load_server_modules() -> None:
     import agents.mcp  # noqa: F401
     import openai  # noqa: F401
     from agents import Agent, OpenAIChatCompletionsModel, RunConfig, Runner  # noqa: F401
+
+    asyncio.run(_first_tool_session())
+
+
+async def _first_tool_session() -> None:
+    """A chat turn's MCP client up to its first connection (refused: nothing listens on port 9).
+
+    The HTTP transport (httpx2's connection pool, h11, TLS defaults) loads only when a request is sent."""
+    from .chat.mcp_tools import mcp_tool_session
+
+    try:
+        async with mcp_tool_session("http://127.0.0.1:9/mcp", "placeholder", timeout=2.0):
+            pass
+    except Exception:  # the refused connection, as the SDK wraps it
+        pass
 
 
 def module_files() -> list[str]:
