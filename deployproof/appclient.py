@@ -10,13 +10,14 @@ import httpx
 
 
 async def _mcp_session(url: str, token: str | None, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, Any]]:
+    import httpx2  # mcp 2's transport takes only an httpx2 client
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     results: list[tuple[bool, Any]] = []
-    async with httpx.AsyncClient(headers=headers, trust_env=False, timeout=30) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write, _):
+    async with httpx2.AsyncClient(headers=headers, trust_env=False, timeout=30) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 for name, arguments in calls:
@@ -30,7 +31,7 @@ async def _mcp_session(url: str, token: str | None, calls: list[tuple[str, dict[
                         payload: Any = json.loads(text)
                     except json.JSONDecodeError:
                         payload = text
-                    results.append((bool(result.isError), payload))
+                    results.append((bool(result.is_error), payload))
     return results
 
 

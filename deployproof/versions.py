@@ -77,7 +77,10 @@ DEBIAN_POSTGRES = "15"  # Debian 12's postgresql-15, same major as POSTGRES_OFFI
 # requirements-node.lock): the set-up's node and the local node base. Debian 12 only packages Node 18.
 NODE = "24.19.0"
 NODE_MAJOR = NODE.split(".")[0]  # the official base above is this major
-DOCKER_SDK = "7.1.0"  # the `docker` PyPI package used by deployproof.images
+DOCKER_SDK = "7.2.0"  # the `docker` PyPI package used by deployproof.images
+# The lock compiler of `./dev lock` (PyPI `uv`, in a venv of its own under the cache): it writes the hashed
+# requirements.lock files that ./dev and the backend image install with --require-hashes.
+UV = "0.13.9"
 
 # Analyzers of the AI-assisted operations' fallbacks (deployproof/aiops), installed on demand into the cache.
 # checkov pins packaging<24, which our lock cannot share (packaging 26): it gets a venv of its own.

@@ -21,29 +21,48 @@ ENV PIP_NO_CACHE_DIR=1 \
 RUN { cat /etc/ssl/certs/ca-certificates.crt 2>/dev/null || true; printf '%s\n' "$BUILD_CA_CERTS"; } > /opt/build-ca.pem \
  && python3 -m venv /opt/venv
 WORKDIR /src
-# What to install: pyproject.toml's runtime dependencies (not its test extra); at which versions:
-# requirements.lock (the whole tree pinned, test tools included) as constraints when present.
-COPY pyproject.toml requirements.lock* ./
-RUN /opt/venv/bin/python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" > /tmp/requirements.txt \
- && if [ -f requirements.lock ]; then set -- --constraint requirements.lock; else set --; fi \
- && /opt/venv/bin/pip install "$@" -r /tmp/requirements.txt \
+# requirements.lock is the runtime tree (no test tools) with every file's hash (`./dev lock`): pip refuses
+# any wheel whose hash differs, and any package the lock does not name. Wheels only: nothing is compiled here.
+COPY requirements.lock ./
+# No bytecode yet (--no-compile): runtime-root compiles only what the server loads. What the runtime never
+# reads goes: pip and setuptools, test folders, type stubs, Cython/C sources and headers, and the installers'
+# RECORD files (no installer is left to read them; METADATA and licenses stay).
+RUN /opt/venv/bin/pip install --no-compile --require-hashes --only-binary=:all: -r requirements.lock \
  && /opt/venv/bin/pip uninstall -y setuptools pip \
- && find /opt/venv -depth \( -name tests -o -name test \) -type d -path '*/site-packages/*' -exec rm -rf {} +
-# Some wheels ship extension modules with debug info (uvloop alone: 13 MB → 2 MB). Drop it, except
-# in modules auditwheel patched (an $ORIGIN run path), which strip can corrupt. binutils stays in
-# this stage only.
+ && find /opt/venv -depth \( -name tests -o -name test -o -name __pycache__ \) -type d -path '*/site-packages/*' -exec rm -rf {} + \
+ && find /opt/venv/lib -type f \( -name '*.pyi' -o -name '*.pyx' -o -name '*.pxd' -o -name '*.c' -o -name '*.h' \
+        -o -path '*.dist-info/RECORD' \) -delete
+# Some wheels ship extension modules with debug info and symbol tables (uvloop alone: 13 MB → 2 MB). Drop
+# what dynamic linking does not need, except in modules auditwheel patched (an $ORIGIN run path), which
+# strip can corrupt. binutils stays in this stage only.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends binutils \
  && find /opt/venv -name '*.so' -type f ! -path '*.libs/*' | while read -r so; do \
-        if ! readelf -d "$so" 2>/dev/null | grep -q 'ORIGIN'; then strip --strip-debug "$so"; fi; \
+        if ! readelf -d "$so" 2>/dev/null | grep -q 'ORIGIN'; then strip --strip-unneeded "$so"; fi; \
     done \
  && apt-get purge -y --auto-remove binutils \
  && rm -rf /var/lib/apt/lists/*
 
+# ---- startup modules: the source files the server loads (todo_backend.startup_modules) -----------
+# Runs on every code change, but its output only changes when the set of loaded modules does: the COPY
+# --from below compares content, so runtime-root (and the venv layer) stay cached for a code change.
+FROM deps AS startup-modules
+COPY src/ /app/src/
+WORKDIR /app/src
+# (not a pipe: a failing listing must fail the build, not leave a short list)
+RUN PYTHONDONTWRITEBYTECODE=1 /opt/venv/bin/python -m todo_backend.startup_modules > /tmp/loaded.txt \
+ && grep -v '^/app/' /tmp/loaded.txt > /startup-modules.txt
+
 # ---- runtime root: the interpreter, its standard library, the shared libraries they link ------
-# Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image.
+# Collected from the base image into /rootfs: no shell, no apt, no pip in the runtime image, and none of the
+# standard library's parts a server never loads (tests, IDLE, tk, distutils, unittest, sqlite3, dbm, curses…).
+# Bytecode only for the modules the server loads (about a third of the standard library and
+# site-packages): the server starts as fast as with everything compiled, and the rest is compiled in
+# memory if a rare path imports it (the app runs as a user that cannot write __pycache__). Listed files
+# the root leaves out (Debian's sitecustomize.py links to /etc) are skipped.
 FROM ${PYTHON_BASE} AS runtime-root
 COPY --from=deps /opt/venv /opt/venv
+COPY --from=startup-modules /startup-modules.txt /startup-modules.txt
 RUN set -eu; \
     stdlib="$(python3 -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')"; \
     mkdir -p /rootfs/etc /rootfs/tmp /rootfs/app; \
@@ -52,8 +71,13 @@ RUN set -eu; \
     done; \
     tar -C / -cf - --exclude="${stdlib#/}/test" --exclude="${stdlib#/}/idlelib" --exclude="${stdlib#/}/tkinter" \
         --exclude="${stdlib#/}/turtledemo" --exclude="${stdlib#/}/ensurepip" --exclude="${stdlib#/}/lib2to3" \
-        --exclude="${stdlib#/}/config-*" --exclude='__phello__' "${stdlib#/}" | tar -C /rootfs -xf -; \
-    { ldd "$(readlink -f "$(command -v python3)")"; find "$stdlib" /opt/venv -name '*.so*' -type f -exec ldd {} \; ; } 2>/dev/null \
+        --exclude="${stdlib#/}/config-*" --exclude='__phello__' --exclude=__pycache__ --exclude="${stdlib#/}/pydoc_data" \
+        --exclude="${stdlib#/}/distutils" --exclude="${stdlib#/}/unittest" --exclude="${stdlib#/}/xmlrpc" \
+        --exclude="${stdlib#/}/wsgiref" --exclude="${stdlib#/}/sqlite3" --exclude="${stdlib#/}/turtle.py" \
+        --exclude='_test*.so' --exclude='_ctypes_test*.so' --exclude='xxlimited*.so' --exclude='_xxtestfuzz*.so' \
+        --exclude='_dbm*.so' --exclude='_gdbm*.so' --exclude='readline*.so' --exclude='_curses*.so' --exclude='_sqlite3*.so' \
+        "${stdlib#/}" | tar -C /rootfs -xf -; \
+    { ldd "$(readlink -f "$(command -v python3)")"; find "/rootfs$stdlib" /opt/venv -name '*.so*' -type f -exec ldd {} \; ; } 2>/dev/null \
       | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u \
       | while read -r lib; do case "$lib" in /opt/venv/*) ;; *) cp -L --parents "$lib" /rootfs/ ;; esac; done; \
     cp -a --parents /etc/ld.so.conf /etc/ld.so.conf.d /rootfs/; \
@@ -64,13 +88,16 @@ RUN set -eu; \
     printf 'passwd: files\ngroup: files\nhosts: files dns\n' > /rootfs/etc/nsswitch.conf; \
     chmod 1777 /rootfs/tmp; \
     cp -a --parents /opt/venv /rootfs/; \
-    chroot /rootfs /opt/venv/bin/python -c 'import ssl, sqlite3, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, yaml, httptools, fastapi, mcp, agents'; \
-    rm -rf /rootfs/opt
+    cp /startup-modules.txt /rootfs/startup-modules.txt; \
+    chroot /rootfs /opt/venv/bin/python -B -c 'import os, py_compile; [py_compile.compile(f, doraise=True) for f in open("/startup-modules.txt").read().split() if os.path.exists(f)]'; \
+    rm /rootfs/startup-modules.txt; \
+    chroot /rootfs /opt/venv/bin/python -B -c 'import ssl, ctypes, zoneinfo, uvloop, psycopg, sqlalchemy, cryptography.hazmat.bindings._rust, pydantic_core, httptools, fastapi, mcp, agents'; \
+    rm -rf /opt/venv; mv /rootfs/opt/venv /opt/venv; rmdir /rootfs/opt
 
 # ---- runtime ----------------------------------------------------------------------------------
 FROM scratch AS runtime
 COPY --from=runtime-root /rootfs/ /
-COPY --from=deps /opt/venv /opt/venv
+COPY --from=runtime-root /opt/venv /opt/venv
 WORKDIR /app
 # The app is imported from its source folder (no install step), so a code change is one small layer.
 COPY src/ /app/src/

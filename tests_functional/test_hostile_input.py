@@ -91,9 +91,13 @@ def test_unstorable_text_gets_422_on_rest_and_chat_and_a_tool_error_on_mcp(app_r
         assert "not allowed" in str(detail), detail
     for tool, arguments in [("add_task", {"title": text}), ("update_task", {"task_id": 1, "title": text})]:
         response = post_raw(app_ready, user_a, "/mcp", mcp_call(tool, arguments))
+        assert not any(marker in response.text for marker in LEAK_MARKERS), response.text[:300]
+        if "\ud800" in text:
+            # mcp 2 parses JSON-RPC strictly: an escaped lone surrogate is a parse error before any tool runs.
+            assert response.status_code == 400 and json.loads(response.text)["error"]["code"] == -32700, response.text[:300]
+            continue
         result = mcp_result(response)
         assert result["isError"] is True and "not allowed" in result["content"][0]["text"], result
-        assert not any(marker in response.text for marker in LEAK_MARKERS), response.text[:300]
     assert titles(app_ready, user_a) == before, "an unstorable title was stored"
 
 

@@ -1,5 +1,5 @@
 """The kind provider: a kind cluster of one node, or three (a control plane and two workers), from our own
-node image, driven through pytest-kind.
+node image, driven through pytest-kind-ng (as a library: kind_library.py).
 
 Offline by construction: kind is our build (kind_node/kindbin.py, or one on PATH), the node image is
 ours (kind_node/nodeimage.py: every image it runs is preloaded), kubectl is the embedded build's. The

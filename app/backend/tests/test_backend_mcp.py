@@ -7,6 +7,7 @@ import json
 from typing import Any
 
 import httpx
+import httpx2
 import pytest
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
@@ -16,8 +17,8 @@ from backend_testkit.tokens import hs256_token
 
 async def _session_calls(url: str, token: str, calls: list[tuple[str, dict[str, Any]]]) -> list[tuple[bool, Any]]:
     results: list[tuple[bool, Any]] = []
-    async with httpx.AsyncClient(headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=30) as http:
-        async with streamable_http_client(url, http_client=http) as (read, write, _):
+    async with httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, trust_env=False, timeout=30) as http:
+        async with streamable_http_client(url, http_client=http) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 for name, arguments in calls:
@@ -31,7 +32,7 @@ async def _session_calls(url: str, token: str, calls: list[tuple[str, dict[str, 
                         payload = json.loads(text)
                     except json.JSONDecodeError:
                         payload = text
-                    results.append((bool(result.isError), payload))
+                    results.append((bool(result.is_error), payload))
     return results
 
 

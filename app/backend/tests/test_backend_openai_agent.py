@@ -84,6 +84,7 @@ def openai_server(database_url):  # type: ignore[no-untyped-def]
     yield server, model
     server.stop()
     model.httpd.shutdown()
+    model.httpd.server_close()  # shutdown() only stops the loop; the listening socket was a ResourceWarning
 
 
 def test_openai_agent_calls_tools_through_mcp(openai_server, user):

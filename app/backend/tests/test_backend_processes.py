@@ -99,3 +99,15 @@ def test_migrate_refuses_without_database_url():
     env = {**_clean_env(), "AUTH_MODE": "hs256", "AUTH_JWT_SECRET": HS_SECRET}
     result = subprocess.run([sys.executable, "-m", "todo_backend.migrate"], env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "DATABASE_URL is not set" in result.stderr
+
+
+def test_startup_modules_lists_what_the_server_loads():
+    """The image precompiles exactly this list (dockerfiles/backend.Dockerfile); it must run without a database
+    and name the modules the server really loads, or the image would start from sources."""
+    result = subprocess.run([sys.executable, "-m", "todo_backend.startup_modules"], env=_clean_env(),
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr[-2000:]
+    files = result.stdout.split()
+    for needed in ("uvicorn/protocols/http/httptools_impl.py", "uvicorn/loops/uvloop.py", "psycopg/__init__.py",
+                   "sqlalchemy/dialects/postgresql/psycopg.py", "todo_backend/main.py", "agents/mcp/__init__.py"):
+        assert any(f.endswith(needed) for f in files), needed

@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
+import httpx2  # the HTTP client mcp 2 and openai already use: one client library in the image
 import jwt
 from fastapi import Request
 from starlette.exceptions import HTTPException
@@ -76,11 +76,11 @@ class JwksCache:
                 return
             self._attempted_at = now
             try:
-                async with httpx.AsyncClient(timeout=5.0, trust_env=False) as client:
+                async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
                     response = await client.get(self.url)
                     response.raise_for_status()
                     document = response.json()
-            except (httpx.HTTPError, json.JSONDecodeError) as exc:
+            except (httpx2.HTTPError, json.JSONDecodeError) as exc:
                 log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(exc)})
                 if not self._keys:
                     raise HTTPException(503, "Cannot verify tokens: the JWKS endpoint is unreachable") from exc

@@ -1,4 +1,4 @@
-"""The MCP tool server (official `mcp` SDK, FastMCP), stateless streamable HTTP at /mcp.
+"""The MCP tool server (official `mcp` SDK, MCPServer), stateless streamable HTTP at /mcp.
 
 Stateless + JSON responses: any replica can answer any request, no session affinity needed.
 `McpEndpoint` authenticates the bearer token before the SDK sees the request and records the verified
@@ -14,8 +14,8 @@ from contextvars import ContextVar
 from typing import Any, Literal
 
 import anyio.to_thread
-from mcp.server.fastmcp import Context, FastMCP
-from mcp.server.fastmcp.exceptions import ToolError
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ToolError
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import CallToolResult, TextContent
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -61,15 +61,10 @@ def _validated(fn, value):  # type: ignore[no-untyped-def]
         raise ToolError(str(exc)) from None
 
 
-def build_mcp_server(store: TaskStore) -> FastMCP:
-    mcp = FastMCP(
+def build_mcp_server(store: TaskStore) -> MCPServer:
+    mcp = MCPServer(
         name="todo",
         instructions="Manage the signed-in user's todo list: add, list, complete, update and delete tasks.",
-        stateless_http=True,
-        json_response=True,
-        streamable_http_path="/mcp",
-        # Bearer auth protects this endpoint; Host-header pinning would break Service/Ingress names.
-        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
     )
 
     async def run(fn, *args, **kwargs):  # type: ignore[no-untyped-def]
@@ -126,7 +121,14 @@ def build_mcp_server(store: TaskStore) -> FastMCP:
         task = await run(store.update, _user_id(ctx), task_id, **changes)
         return _result(_summary(task, "updated"))
 
-    mcp.streamable_http_app()  # creates the session manager; its run() lives in the FastAPI lifespan
+    # Creates the session manager (its run() lives in the FastAPI lifespan); McpEndpoint serves /mcp with it.
+    mcp.streamable_http_app(
+        streamable_http_path="/mcp",
+        stateless_http=True,
+        json_response=True,
+        # Bearer auth protects this endpoint; Host-header pinning would break Service/Ingress names.
+        transport_security=TransportSecuritySettings(enable_dns_rebinding_protection=False),
+    )
     return mcp
 
 
@@ -140,7 +142,7 @@ class McpEndpoint:
     """
 
     def __init__(
-        self, mcp: FastMCP, verifier: TokenVerifier, *, stream_idle_seconds: float = 30.0, streams_per_user: int = 2
+        self, mcp: MCPServer, verifier: TokenVerifier, *, stream_idle_seconds: float = 30.0, streams_per_user: int = 2
     ) -> None:
         self.mcp = mcp
         self.verifier = verifier

@@ -91,16 +91,16 @@ class ProcessServer:
         return self
 
     def stop(self) -> int | None:
+        # communicate() reads what is left and closes the pipe (left open, it was a ResourceWarning per server).
         if self.process.poll() is None:
             self.process.terminate()
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        try:
+            self._output, _ = self.process.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self._output, _ = self.process.communicate()
         return self.process.returncode
 
     def output(self) -> str:
-        if self.process.poll() is None:
-            return ""
-        return self.process.stdout.read() if self.process.stdout else ""
+        """What the server printed, once it has been stopped ("" while it runs)."""
+        return getattr(self, "_output", None) or ""

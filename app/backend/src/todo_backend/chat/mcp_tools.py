@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-import httpx
+import httpx2
 from mcp import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
@@ -31,7 +31,7 @@ class McpToolSession:
     async def call(self, name: str, arguments: dict[str, Any]) -> Any:
         result = await self.session.call_tool(name, arguments)
         payload = _payload(result)
-        if result.isError:
+        if result.is_error:
             message = payload if isinstance(payload, str) else json.dumps(payload)
             message = message.removeprefix(f"Error executing tool {name}: ")  # the SDK's wrapper text
             self.calls.append({"name": name, "arguments": arguments, "result": {"error": message}})
@@ -46,8 +46,8 @@ def _payload(result: CallToolResult) -> Any:
     try:
         return json.loads(text)
     except (json.JSONDecodeError, ValueError):
-        if result.structuredContent is not None:
-            return result.structuredContent
+        if result.structured_content is not None:
+            return result.structured_content
         return text
 
 
@@ -58,8 +58,9 @@ async def mcp_tool_session(url: str, bearer_token: str, timeout: float = 30.0) -
     request_id = request_id_var.get()
     if request_id:  # the tool calls log under the chat request's id
         headers["X-Request-ID"] = request_id
-    async with httpx.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http_client:
-        async with streamable_http_client(url, http_client=http_client) as (read, write, _session_id):
+    # mcp 2 runs on httpx2 (httpx's successor): its transport accepts only an httpx2 client.
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http_client:
+        async with streamable_http_client(url, http_client=http_client) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
                 yield McpToolSession(session)
