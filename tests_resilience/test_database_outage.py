@@ -64,7 +64,7 @@ def test_database_outage_is_reported_cleanly_and_service_resumes_by_itself(k8s, 
         # Then readiness takes every backend pod out of the Service (probe period x failure threshold).
         chaos.wait_component_unready(k8s, release.namespace, backend, timeout=OUTAGE_TIMEOUT_S)
         unready_s = time.monotonic() - began
-        during = httpx.get(tasks_url, headers=user_a.headers, timeout=10)
+        during = httpx.get(tasks_url, headers=user_a.headers, timeout=CLIENT_TIMEOUT_S)
 
         returned_at = time.monotonic()
         chaos.scale_statefulset(k8s, release.namespace, database.workload, database_comes_back)
