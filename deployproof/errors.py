@@ -17,10 +17,11 @@ class PrerequisiteError(DeployProofError):
 class CommandError(DeployProofError):
     """A subprocess failed; carries the command, exit code and stderr tail."""
 
-    def __init__(self, cmd: list[str], returncode: int, stderr_tail: str, fix: str = "") -> None:
+    def __init__(self, cmd: list[str], returncode: int, stderr_tail: str, fix: str = "", output: str = "") -> None:
         self.cmd = cmd
         self.returncode = returncode
         self.stderr_tail = stderr_tail
+        self.output = output  # what the command printed before it timed out (a timeout only)
         shown = " ".join(cmd)
         if len(shown) > 300:
             shown = shown[:300] + " …"

@@ -57,7 +57,8 @@ def run(
             return subprocess.CompletedProcess(argv, 127, "", f"{argv[0]}: not found")
         raise CommandError(argv, 127, f"{argv[0]}: not found", fix or f"install {argv[0]} (see `deployproof doctor`)") from exc
     except subprocess.TimeoutExpired as exc:
-        raise CommandError(argv, -1, f"timed out after {timeout}s", fix) from exc
+        printed = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        raise CommandError(argv, -1, f"timed out after {timeout}s", fix, output=printed) from exc
     if check and proc.returncode != 0:
         raise CommandError(argv, proc.returncode, _tail(proc.stderr or proc.stdout), fix)
     return proc

@@ -495,6 +495,22 @@ def test_an_answer_counts_only_within_its_timeout_and_with_exit_0():
     assert not Answer("t", "task", "cmd", False, 5.0, "", "timed out after 5s", returncode=None, timeout_s=5).answered
 
 
+def test_a_tool_that_answers_and_then_hangs_is_stopped_and_its_printed_answer_kept(tmp_path):
+    from deployproof.aiops.assistants import _ask
+
+    hangs = tmp_path / "hangs"
+    hangs.write_text("#!/bin/sh\necho 'every pod is Running and Ready'\nexec sleep 60\n")
+    hangs.chmod(0o755)
+    answer = _ask("t", "task", [str(hangs), "prompt"], timeout=1)
+    assert answer.answered and answer.stopped_after_answer and answer.output == "every pod is Running and Ready"
+    assert "did not exit" in answer.error
+    silent = tmp_path / "silent"
+    silent.write_text("#!/bin/sh\nexec sleep 60\n")
+    silent.chmod(0o755)
+    nothing = _ask("t", "task", [str(silent), "prompt"], timeout=1)
+    assert not nothing.answered and "timed out" in nothing.error
+
+
 def test_a_tool_run_is_graded_by_its_worst_unaccepted_finding():
     from deployproof.aiops.findings import letter_grade
 

@@ -39,11 +39,14 @@ class Answer:
     error: str = ""
     returncode: int | None = None  # None: no exit code (timed out, or could not start)
     timeout_s: float = DEFAULT_TIMEOUT
+    stopped_after_answer: bool = False  # it printed its answer, then never exited, and was stopped at its timeout
 
     @property
     def answered(self) -> bool:
-        """The tool really answered: exit 0, a non-empty answer, within its timeout. Only then is it "used"."""
-        return self.ok and self.returncode == 0 and bool(self.output.strip()) and self.seconds <= self.timeout_s
+        """The tool really answered: a non-empty answer, and exit 0 within its timeout (or the whole answer printed
+        before it hung on its way out). Only then is it "used"."""
+        finished = (self.returncode == 0 and self.seconds <= self.timeout_s) or self.stopped_after_answer
+        return self.ok and finished and bool(self.output.strip())
 
     def as_dict(self) -> dict:
         return {**asdict(self), "answered": self.answered}
@@ -56,7 +59,11 @@ def _ask(tool: str, task: str, cmd: list[str], *, timeout: float, cwd: Path | No
     try:
         proc = run(cmd, check=False, timeout=timeout, cwd=cwd, env=env, input=input)
     except CommandError as exc:  # the runner turns a timeout into CommandError
-        return Answer(tool, task, shown, False, round(time.monotonic() - begun, 1), "", exc.cause, None, timeout)
+        seconds, printed = round(time.monotonic() - begun, 1), plain_text(exc.output)
+        if printed:  # it answered, then never exited (kubectl-ai 0.0.25 can hang in its UI's shutdown on a busy machine)
+            return Answer(tool, task, shown, True, seconds, printed, f"answered, then did not exit: stopped after {timeout:.0f}s",
+                          None, timeout, stopped_after_answer=True)
+        return Answer(tool, task, shown, False, seconds, "", exc.cause, None, timeout)
     seconds = round(time.monotonic() - begun, 1)
     output = plain_text(proc.stdout)
     if proc.returncode != 0 or not output:
