@@ -111,10 +111,19 @@ def test_minikube_is_built_in_a_wrapper_module_with_its_makefiles_stamps():
     ("registry.k8s.io/kube-apiserver:v1.37.2", "registry.k8s.io/kube-apiserver:v1.37.2"),
     ("registry.k8s.io/pause:3.10.2", f"registry.k8s.io/pause:{versions.KIND_PAUSE_VERSION}"),
     ("registry.k8s.io/etcd:3.7.0-0", f"deployproof.local/etcd:{versions.ETCD}"),
-    ("registry.k8s.io/coredns/coredns:v1.14.6", f"deployproof.local/coredns:{versions.COREDNS}"),
+    ("registry.k8s.io/coredns/coredns:v1.14.6", f"deployproof.local/coredns-minikube:{versions.COREDNS}"),
 ])
 def test_kubeadms_image_names_map_to_our_builds(kubeadm_name, ours):
     assert offline.our_image_for(kubeadm_name, "v1.37.2") == ours
+
+
+def test_metrics_server_gets_the_test_clusters_resolution_and_a_shorter_kubelet_timeout():
+    from deployproof.providers.minikube import metrics_server_args
+
+    args = metrics_server_args(["--cert-dir=/tmp", "--metric-resolution=60s", "--kubelet-insecure-tls"])
+    assert args == ["--cert-dir=/tmp", "--kubelet-insecure-tls", f"--metric-resolution={versions.TEST_CLUSTER_METRIC_RESOLUTION}",
+                    "--kubelet-request-timeout=5s"]
+    assert metrics_server_args(args) == args
 
 
 def test_an_unknown_kubeadm_image_is_an_error_naming_it():
@@ -143,3 +152,15 @@ def test_minikube_real_status_runs():
     except PrerequisiteError as missing:
         pytest.skip(f"minikube is neither installed nor built here: {missing.cause}")
     assert provider.is_running() is False and provider.exists() is False
+
+
+def test_a_rebuilt_image_is_dropped_from_minikubes_cache(tmp_path):
+    name = "registry.k8s.io/coredns/coredns:v1.14.6"
+    cached = offline.image_cache_file(name, tmp_path)
+    assert cached == tmp_path / ".minikube/cache/images/amd64/registry.k8s.io/coredns/coredns_v1.14.6"
+    cached.parent.mkdir(parents=True)
+    cached.write_text("old")
+    assert offline.forget_changed_images([name], {name: "sha256:1"}, tmp_path) == [name]  # unknown before: dropped
+    cached.write_text("cached from sha256:1")
+    assert offline.forget_changed_images([name], {name: "sha256:1"}, tmp_path) == [] and cached.exists()
+    assert offline.forget_changed_images([name], {name: "sha256:2"}, tmp_path) == [name] and not cached.exists()

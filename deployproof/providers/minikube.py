@@ -111,6 +111,13 @@ def profile_state(status_json: str) -> dict:
     return data if isinstance(data, dict) else {}
 
 
+def metrics_server_args(args: list[str]) -> list[str]:
+    """The addon's metrics-server arguments with the test clusters' resolution (the template says 60 s). metrics-server
+    refuses a resolution not longer than its kubelet request timeout (10 s by default): that becomes 5 s, as on kind."""
+    kept = [a for a in args if not a.startswith(("--metric-resolution=", "--kubelet-request-timeout="))]
+    return kept + [f"--metric-resolution={versions.TEST_CLUSTER_METRIC_RESOLUTION}", "--kubelet-request-timeout=5s"]
+
+
 def find_minikube(build: bool = False) -> str:
     """minikube on PATH, else our build in the cache; `build`: build it when neither exists (offline runs)."""
     from .. import tools
@@ -275,8 +282,7 @@ class MinikubeProvider(Provider):
         deployment = json.loads(self._kubectl("get", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "-o", "json",
                                               check=True).stdout)
         container_args = deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
-        wanted = f"--metric-resolution={versions.TEST_CLUSTER_METRIC_RESOLUTION}"
-        patched = [a for a in container_args if not a.startswith("--metric-resolution=")] + [wanted]
+        patched = metrics_server_args(container_args)
         if patched != container_args:
             patch = [{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": patched}]
             self._kubectl("patch", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "--type=json",

@@ -50,6 +50,33 @@ def storage_provisioner_image() -> str:
     return f"gcr.io/k8s-minikube/storage-provisioner:{versions.MINIKUBE_STORAGE_PROVISIONER_TAG}"
 
 
+# minikube adds a `hosts` block (host.minikube.internal) to kubeadm's Corefile: the kind node's CoreDNS lacks that plugin.
+COREDNS_PLUGINS = ("errors", "health", "ready", "kubernetes", "prometheus", "hosts", "forward", "cache", "loop",
+                   "reload", "loadbalance", "log")
+
+
+def coredns_image() -> str:
+    return f"deployproof.local/coredns-minikube:{versions.COREDNS}"
+
+
+def ensure_coredns_image(client, debian_base: str, timings: dict[str, float] | None = None) -> str:
+    """Our CoreDNS with the plugins of minikube's Corefile, built (cached by version) and imaged as coredns_image()."""
+    from ..embedded.build import build_lock
+    from ..kind_node import components, images
+
+    component = components.NodeComponent("coredns-minikube", versions.COREDNS, "coredns",
+                                         lambda c, work, out: components.build_coredns(c, work, out, COREDNS_PLUGINS))
+    target = cache_dir() / "bin" / f"minikube-coredns-{versions.COREDNS}-{minikubebin.go_version()}"
+    with build_lock(target, f"coredns {versions.COREDNS} for minikube"):
+        components.ensure_component(component, target, timings)
+    dockerfile = (images.KIND_DOCKERFILES / "component-scratch.Dockerfile").read_bytes().replace(b"@BINARY@", b"coredns")
+    ref = build("deployproof-minikube/coredns", BuildContext(files=(("coredns", target / "coredns"),), dockerfile=dockerfile),
+                {"BINARY": "coredns", "USER": "65532"}, client=client, label=f"minikube image {coredns_image()}", timings=timings)
+    repository, tag = coredns_image().rsplit(":", 1)
+    client.images.get(ref.tag).tag(repository, tag)
+    return coredns_image()
+
+
 def kubeadm_image_names(kubeadm: Path, kubernetes: str) -> list[str]:
     """The images kubeadm of `kubernetes` names (no network: the version is given)."""
     out = run([kubeadm, "config", "images", "list", f"--kubernetes-version={kubernetes}"], quiet=True)
@@ -69,7 +96,7 @@ def our_image_for(kubeadm_name: str, kubernetes: str) -> str:
     if short == "etcd":
         return images.etcd_image()
     if short == "coredns":
-        return images.coredns_image()
+        return coredns_image()
     raise PrerequisiteError(f"kubeadm of Kubernetes {kubernetes} names an image deployproof does not build: {kubeadm_name}",
                             "add it to minikube_node/offline.py our_image_for")
 
@@ -116,6 +143,7 @@ def ensure_cache(kubernetes: str, client=None, *, timings: dict[str, float] | No
             link.symlink_to(target)
     debian = baseimages.ensure_debian_rootfs(client)
     images.build_component_images(client, binaries, debian, timings, kubernetes)
+    ensure_coredns_image(client, debian, timings)
     tagged: dict[str, str] = {}
     for name in kubeadm_image_names(folder / "kubeadm", kubernetes):
         ours = our_image_for(name, kubernetes)
@@ -132,8 +160,36 @@ def ensure_cache(kubernetes: str, client=None, *, timings: dict[str, float] | No
     client.images.get(ref.tag).tag(repository, tag)
     tagged[storage_provisioner_image()] = ref.tag
     tagged[images.metrics_server_image()] = images.metrics_server_image()
+    forget_changed_images(tagged, {name: client.images.get(name).id for name in tagged})
     say(f"minikube offline cache for Kubernetes {kubernetes}: {folder} and {len(tagged)} images in the docker daemon")
     return tagged
+
+
+def image_cache_file(name: str, home: Path | None = None) -> Path:
+    """Where minikube caches image `name` (its SanitizeCacheDir: `:` → `_`, no extension)."""
+    return (home or minikube_home()) / ".minikube" / "cache" / "images" / "amd64" / name.replace(":", "_")
+
+
+def forget_changed_images(names, image_ids: dict[str, str], home: Path | None = None) -> list[str]:
+    """Delete minikube's cached file of every image whose id changed since the last fill (minikube never rewrites an
+    existing cache file, so a rebuilt image would otherwise never reach a new node); return the names forgotten."""
+    import json
+
+    record = (home or minikube_home()) / "deployproof-images.json"
+    try:
+        known = json.loads(record.read_text())
+    except (OSError, ValueError):
+        known = {}
+    forgotten = []
+    for name in names:
+        if known.get(name) != image_ids[name]:
+            cached = image_cache_file(name, home)
+            if cached.exists():
+                cached.unlink()
+                forgotten.append(name)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(image_ids, indent=1, sort_keys=True))
+    return forgotten
 
 
 def cache_problems(kubernetes: str, image_names: list[str], *, has_image=None, home: Path | None = None) -> list[str]:
