@@ -269,7 +269,16 @@ class MinikubeProvider(Provider):
             if addon != "metrics-server":
                 self._run("addons", "enable", addon)
 
+    def _metrics_server_args(self) -> list[str] | None:
+        out = self._kubectl("get", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "-o", "json")
+        if out.returncode != 0:
+            return None
+        return json.loads(out.stdout)["spec"]["template"]["spec"]["containers"][0].get("args", [])
+
     def _enable_metrics_server(self) -> None:
+        current = self._metrics_server_args()
+        if current is not None and metrics_server_args(current) == current:
+            return  # enabled and patched (a reused profile): enabling again would roll it back to the template's 60 s
         if self.settings.offline:
             from .kind_node import images
 
@@ -279,9 +288,7 @@ class MinikubeProvider(Provider):
         else:
             self._run("addons", "enable", "metrics-server")
         # The addon's template scrapes every 60 s; the test clusters' setting is 10 s (HPA reaction, the report says so).
-        deployment = json.loads(self._kubectl("get", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "-o", "json",
-                                              check=True).stdout)
-        container_args = deployment["spec"]["template"]["spec"]["containers"][0].get("args", [])
+        container_args = self._metrics_server_args() or []
         patched = metrics_server_args(container_args)
         if patched != container_args:
             patch = [{"op": "replace", "path": "/spec/template/spec/containers/0/args", "value": patched}]

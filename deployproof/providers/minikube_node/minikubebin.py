@@ -1,12 +1,15 @@
-"""minikube (and its storage-provisioner), built from the Go module proxy at versions.MINIKUBE, cached by version.
+"""minikube (and a storage-provisioner on its code), built from the Go module proxy at versions.MINIKUBE, cached by version.
 
-    <cache>/bin/minikube-<version>-<go version>/{minikube,storage-provisioner}   (+ .complete, measured time)
+    <cache>/bin/minikube-<version>-<go version>/minikube   (+ .complete, with the measured build time)
 
 `go install k8s.io/minikube/cmd/minikube@v1.38.1` does not work here: it looks the module's deprecation up in
 the version list, which the proxy refuses (403). So the build runs in a generated wrapper module (go.mod
-requiring minikube at the pin, a tools.go importing both commands, `go mod tidy`, `go build`), the shape of
+requiring minikube at the pin, a tools.go importing cmd/minikube, `go mod tidy`, `go build`), the shape of
 the embedded build's. minikube needs cgo (its kvm2 driver imports libvirt: the `libvirt_dlopen` tag loads
 it at run time, no headers needed); storage-provisioner runs FROM scratch, so it is built static.
+
+The storage-provisioner image runs our dockerfiles/minikube-node/storage-provisioner/main.go (minikube's own
+provisioner package without leader election), built in the same wrapper module: ensure_storage_provisioner.
 
 The version stamps are its Makefile's ldflags; storageProvisionerVersion is not optional (without it the
 addon image would be named `…/storage-provisioner:` with an empty tag).
@@ -14,6 +17,8 @@ addon image would be named `…/storage-provisioner:` with an empty tag).
 
 from __future__ import annotations
 
+import hashlib
+import shutil
 from pathlib import Path
 
 from ... import versions
@@ -21,7 +26,9 @@ from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
 
-PACKAGES = (f"{versions.MINIKUBE_MODULE}/cmd/minikube", f"{versions.MINIKUBE_MODULE}/cmd/storage-provisioner")
+PACKAGES = (f"{versions.MINIKUBE_MODULE}/cmd/minikube",)
+# Our storage-provisioner's source (minikube's own provisioner without leader election: see its comment).
+PROVISIONER_SOURCE = Path(__file__).resolve().parents[3] / "dockerfiles" / "minikube-node" / "storage-provisioner" / "main.go"
 
 
 def ldflags() -> str:
@@ -55,8 +62,40 @@ def minikube_binary() -> Path:
     return minikube_dir() / "minikube"
 
 
+def provisioner_dir() -> Path:
+    digest = hashlib.sha256(PROVISIONER_SOURCE.read_bytes()).hexdigest()[:12]
+    return cache_dir() / "bin" / f"minikube-storage-provisioner-{versions.MINIKUBE}-{digest}-{go_version()}"
+
+
 def storage_provisioner_binary() -> Path:
-    return minikube_dir() / "storage-provisioner"
+    return provisioner_dir() / "storage-provisioner"
+
+
+def ensure_storage_provisioner(timings: dict[str, float] | None = None) -> Path:
+    """Our storage-provisioner (static: it runs FROM scratch), built in minikube's wrapper module, cached by source."""
+    from ..embedded.build import build_into, build_lock
+
+    ensure_minikube(timings)  # its wrapper module (go.mod, go.sum) is the provisioner's too
+    target = provisioner_dir()
+    with build_lock(target, "minikube storage-provisioner"):
+        if (target / ".complete").exists():
+            return target / "storage-provisioner"
+        work = cache_dir() / "work" / f"minikube-{versions.MINIKUBE}"
+        (work / "provisioner").mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(PROVISIONER_SOURCE, work / "provisioner" / "main.go")
+
+        def build(staging: Path) -> dict:
+            env = {"GOFLAGS": "-buildvcs=false", "GO111MODULE": "on", "CGO_ENABLED": "0"}
+            run_streaming(["go", "mod", "tidy"], cwd=work, env=env, log_path=work / "tidy-provisioner.log",
+                          label="go mod tidy (storage-provisioner)")
+            run_streaming(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(staging / "storage-provisioner"), "./provisioner"],
+                          cwd=work, env=env, log_path=work / "build-provisioner.log", label="go build (storage-provisioner)",
+                          fix=f"see {work}/build-provisioner.log")
+            return {"version": versions.MINIKUBE, "source": str(PROVISIONER_SOURCE)}
+
+        with step("build minikube's storage-provisioner (no leader election)", timings):
+            build_into(target, build)
+        return target / "storage-provisioner"
 
 
 def is_built() -> bool:
@@ -87,9 +126,6 @@ def ensure_minikube(timings: dict[str, float] | None = None) -> Path:
             run_streaming(["go", "build", "-trimpath", "-tags", versions.MINIKUBE_BUILD_TAGS, "-ldflags", ldflags(),
                            "-o", str(staging / "minikube"), PACKAGES[0]],
                           cwd=work, env={**env, "CGO_ENABLED": "1"}, log_path=work / "build.log", label="go build (minikube)", fix=fix)
-            run_streaming(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(staging / "storage-provisioner"), PACKAGES[1]],
-                          cwd=work, env={**env, "CGO_ENABLED": "0"}, log_path=work / "build-provisioner.log",
-                          label="go build (storage-provisioner)", fix=fix)
             reported = run([staging / "minikube", "version", "--short"], quiet=True, env={"MINIKUBE_HOME": str(work)}).stdout.strip()
             if reported != versions.MINIKUBE:
                 raise RuntimeError(f"the minikube built reports {reported!r}, not {versions.MINIKUBE}")

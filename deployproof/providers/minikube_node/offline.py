@@ -14,7 +14,7 @@ Offline cache, under a MINIKUBE_HOME of our own (the user's ~/.minikube is never
   The control plane and pause are ours at kubeadm's names; etcd and CoreDNS are our pinned builds
   (versions.ETCD, a kubeadm-Corefile CoreDNS at versions.COREDNS) tagged with the tags kubeadm names
   (minikube cannot point kubeadm at other etcd/CoreDNS images); storage-provisioner is minikube's own
-  cmd/storage-provisioner (FROM scratch, as upstream's image).
+  provisioner package run without leader election (minikubebin; FROM scratch, as upstream's image).
 """
 
 from __future__ import annotations
@@ -150,9 +150,7 @@ def ensure_cache(kubernetes: str, client=None, *, timings: dict[str, float] | No
         repository, tag = name.rsplit(":", 1)
         client.images.get(ours).tag(repository, tag)
         tagged[name] = ours
-    provisioner = minikubebin.storage_provisioner_binary()
-    if not provisioner.exists():
-        minikubebin.ensure_minikube(timings)
+    provisioner = minikubebin.ensure_storage_provisioner(timings)
     ref = build("deployproof-minikube/storage-provisioner",
                 BuildContext(files=(("storage-provisioner", provisioner),), dockerfile=STORAGE_PROVISIONER_DOCKERFILE),
                 client=client, label="minikube storage-provisioner image", timings=timings)
