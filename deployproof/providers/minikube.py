@@ -327,6 +327,12 @@ class MinikubeProvider(Provider):
         # --daemon: from the host's docker daemon only (a bare tag would first ask Docker Hub about a short name).
         for tag in tags:
             self._run("image", "load", "--daemon", tag)
+            if self.settings.offline:
+                # minikube keeps a copy of every image it loads in its cache; the app's content-tagged images would
+                # pile up there (≈ 60 MB per build) in our MINIKUBE_HOME: the node has it now, the copy can go.
+                from .minikube_node.offline import image_cache_file
+
+                image_cache_file(tag).unlink(missing_ok=True)
 
     def node_ip(self) -> str:
         return self._run("ip", quiet=True).stdout.strip()
