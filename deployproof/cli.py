@@ -17,7 +17,7 @@ from .errors import DeployProofError, PrerequisiteError, UsageError
 EXIT_FAILED, EXIT_USAGE, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 130
 # The registry options too: a kind cluster made for --image-registry pulls from it (containerd hosts config at creation).
 CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version", "kind_nodes", "image_registry",
-                  "image_registry_ca")
+                  "image_registry_ca", "minikube_offline")
 # Settings the CLI has no use for (they shape a pytest run: its scope, its load tests).
 PYTEST_ONLY_FIELDS = ("criteria", "allow_load_to")
 # Older spellings of the cluster commands' options, still accepted.
@@ -146,7 +146,8 @@ def add_settings_options(parser: argparse.ArgumentParser, names: tuple[str, ...]
         if (names is not None and f.name not in names) or f.name in PYTEST_ONLY_FIELDS:
             continue
         metavar = "|".join(f.choices) if f.choices else f.name.upper()
-        group.add_argument(f.option, *ALIASES.get(f.name, ()), dest=f.name, default=None, metavar=metavar,
+        extra = {"action": "store_const", "const": "true"} if f.flag else {"metavar": metavar}
+        group.add_argument(f.option, *ALIASES.get(f.name, ()), dest=f.name, default=None, **extra,
                            help=f"{f.help} [env {f.env}; default {f.default if f.default not in (None, '') else 'none'}]")
 
 

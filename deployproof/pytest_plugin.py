@@ -44,7 +44,8 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
         if f.pytest_owned:
             continue  # --kubeconfig is registered by pytest-helm-charts; we read its value
         choices = f" {{{','.join(f.choices)}}}" if f.choices else ""
-        group.addoption(f.option, default=None, dest=f"deployproof_{f.name}",
+        extra = {"action": "store_const", "const": "true"} if f.flag else {}
+        group.addoption(f.option, default=None, dest=f"deployproof_{f.name}", **extra,
                         help=f"{f.help}{choices} [env {f.env}; ini {f.ini}; default {f.default or 'none'}]")
 
 

@@ -69,6 +69,16 @@ def _images(text: str) -> dict[str, str]:
     return images
 
 
+def _bool(text: str) -> bool:
+    """A switch's value: true/1/yes/on or false/0/no/off (the flag itself gives "true")."""
+    value = text.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off", ""):
+        return False
+    raise ValueError("not a switch value: give true or false")
+
+
 def _kind_nodes(text: str) -> int:
     if text.strip() not in KIND_NODES:
         raise ValueError(f"not one of {', '.join(KIND_NODES)} (one node, or a control plane and two workers)")
@@ -146,6 +156,7 @@ class Field:
     choices: tuple[str, ...] | None = None
     parse: Callable[[str], Any] | None = None
     pytest_owned: bool = False  # registered by another pytest plugin (pytest-helm-charts' --kubeconfig)
+    flag: bool = False  # a switch: the option takes no value (given = "true"); env and ini say true/false
 
     @property
     def ini(self) -> str:
@@ -204,6 +215,10 @@ FIELDS: tuple[Field, ...] = (
     Field("kind_nodes", "--kind-nodes", "DEPLOYPROOF_KIND_NODES", "1",
           "nodes of a kind cluster: 1, or 3 (a control plane and two workers: replicas spread, node loss tested)",
           parse=_kind_nodes),
+    Field("minikube_offline", "--minikube-offline", "DEPLOYPROOF_MINIKUBE_OFFLINE", "false",
+          "minikube with nothing downloaded: the docker driver, our node image (--base-image) and minikube's cache "
+          "filled with our Kubernetes binaries and images (our CI sets it); without it minikube downloads what it needs",
+          parse=_bool, flag=True),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -232,6 +247,7 @@ class Settings:
     image_registry: Registry | None = None  # --image-registry HOST[:PORT][/PREFIX]
     image_registry_ca: Path | None = None
     test_registry: str = "off"  # "on": registry_server.start_test_registry() for the session (pytest_plugin's `settings`)
+    minikube_offline: bool = False
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

@@ -17,6 +17,14 @@ def find(name: str) -> Path:
     found = shutil.which(name)
     if found:
         return Path(found)
+    if name == "minikube":  # built by its own module (minikube_node/minikubebin), not by the embedded build
+        from .providers.minikube_node import minikubebin
+
+        built = minikubebin.minikube_binary()
+        if built.exists() and minikubebin.is_built():
+            return built
+        raise PrerequisiteError("minikube is not on PATH and not built yet",
+                                "install minikube, or run `python -m deployproof.providers.minikube_node` (builds it from the Go module proxy)")
     try:
         from .providers.embedded import build
 

@@ -99,7 +99,7 @@ KUBECTL_AI_GOLLM = "v0.0.0-20250912170654-5f2fe1fea132"  # gollm at the commit t
 # Debian packages the set-up installs (./dev reads this line; `deployproof doctor` prints it as the fix).
 APT_PACKAGES = (
     "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat iproute2 kmod "
-    "debootstrap binutils postgresql chromium chromium-driver python3-venv "
+    "debootstrap binutils postgresql chromium chromium-driver python3-venv gcc libc6-dev "
     # the test registry (deployproof/registry_server.py): the distribution registry 2.8.2, and htpasswd for its bcrypt users
     "docker-registry apache2-utils"
 )
@@ -129,3 +129,18 @@ KIND_FAIL_CGROUP_V1 = False
 def test_cluster_settings() -> dict[str, str]:
     """The shortened reaction settings of the clusters we create, for the report's context."""
     return {"hpa_sync_period": TEST_CLUSTER_HPA_SYNC_PERIOD, "metric_resolution": TEST_CLUSTER_METRIC_RESOLUTION}
+
+# --- minikube for real, offline (issue 14; deployproof/providers/minikube_node) -------------------
+# v1.38.1: the newest version the Go module proxy serves (v1.38.0/.2 and v1.39+ answer 403), in the checksum
+# database, no replace directives; it knows Kubernetes up to 1.35.1 (newer run under --force) and writes
+# failCgroupV1: false itself for >= 1.35 with the cgroupfs driver. cmd/minikube links libvirt through cgo:
+# built with CGO_ENABLED=1 and the tag libvirt_dlopen (libvirt loaded at run time, no headers): gcc + libc6-dev.
+MINIKUBE = "v1.38.1"
+MINIKUBE_MODULE = "k8s.io/minikube"
+MINIKUBE_COMMIT = "c93a4cb9311efc66b90d33ea03f75f2c4120e9b0"  # the proxy's .info of v1.38.1
+MINIKUBE_ISO_VERSION = "v1.38.0"  # its Makefile's ISO_VERSION (only stamped; the docker driver uses no ISO)
+MINIKUBE_KICBASE_VERSION = "v0.0.50"  # the kicbase it would pull; only written to our node's /version.json
+# The addon image minikube names gcr.io/k8s-minikube/storage-provisioner:<this> (its Makefile's
+# STORAGE_PROVISIONER_TAG; stamped by ldflag: without it the name has an empty tag).
+MINIKUBE_STORAGE_PROVISIONER_TAG = "v5"
+MINIKUBE_BUILD_TAGS = "libvirt_dlopen"

@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .. import versions
 from ..errors import PrerequisiteError
 from .base import ClusterInfo, Provider
 
@@ -42,10 +43,11 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     supported), so a run proves the release it names — a running cluster of another release is replaced.
     A bare name (`deployproof cluster down`) takes whatever release runs.
     """
-    kubernetes_version, kind_nodes, registry, registry_ca = None, 1, None, None
+    kubernetes_version, kind_nodes, registry, registry_ca, minikube_offline = None, 1, None, None, False
     if not isinstance(choice, str):
         kubernetes_version, kind_nodes = choice.kubernetes_version, choice.kind_nodes
         registry, registry_ca = choice.image_registry, choice.image_registry_ca
+        minikube_offline = choice.minikube_offline
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
@@ -55,7 +57,7 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     if resolved == "minikube":
         from .minikube import MinikubeProvider, MinikubeSettings
 
-        return MinikubeProvider(MinikubeSettings(kubernetes_version=kubernetes_version) if kubernetes_version else None)
+        return MinikubeProvider(MinikubeSettings(kubernetes_version=kubernetes_version or versions.KUBERNETES, offline=minikube_offline))
     if resolved == "kind":
         from .kind import KindProvider
 

@@ -14,19 +14,19 @@ export const BACKEND_RETRY_AFTER_S = 5;
 // One connection per request to the backend. With keep-alive, kube-proxy (which balances
 // connections, not requests) would pin this pod's traffic to one backend replica, so new
 // replicas started by the HPA would get nothing and a conversation would never move.
-// An in-cluster connect takes milliseconds (the kernel answers the SYN, however busy the backend is); 1 s bounds
-// one that goes nowhere (a stale endpoint whose ARP never resolves, a Service with no endpoint) and leaves time
-// to try again: with 3 s, two stale endpoints in a row made a 6 s 503 during a rolling update on three kind nodes.
-const backendDispatcher = new Agent({ pipelining: 0, connect: { timeout: 1_000 } });
+// An in-cluster connect takes milliseconds, but the first packet of a connection waits for the NetworkPolicy
+// agent's verdict, which took over 1 s while a rollout's new pods held both cores (a 1 s timeout failed four
+// attempts in a row in a rehearsal); 3 s bounds one that goes nowhere (a stale endpoint's ARP).
+const backendDispatcher = new Agent({ pipelining: 0, connect: { timeout: 3_000 } });
 
 // Errors raised before a single byte of the request left this pod: retrying cannot run anything twice,
 // and each retry is a new connection, so the Service picks an endpoint again. They happen while an
 // endpoint is going away and a node's kube-proxy has not yet dropped it (measured on three kind nodes:
 // one EHOSTUNREACH after 3 s among 4 backend replicas during a pod kill).
 const CONNECT_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "UND_ERR_CONNECT_TIMEOUT"]);
-// Four attempts in all: worst case 4 x 1 s + 1.5 s of pauses, then the 503 with Retry-After (a Service with no
-// Ready endpoint: every backend pod unready while the database is away).
-const CONNECT_RETRY_DELAYS_MS = [100, 400, 1_000];
+// Three attempts in all: worst case 3 x 3 s + 0.5 s of pauses, then the 503 with Retry-After (a Service with no
+// Ready endpoint whose connects hang: every backend pod unready while the database is away).
+const CONNECT_RETRY_DELAYS_MS = [100, 400];
 
 function connectError(err: unknown): boolean {
   const code = (err as { cause?: { code?: string } })?.cause?.code;

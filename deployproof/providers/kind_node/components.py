@@ -60,12 +60,12 @@ def ensure_components(timings: dict[str, float] | None = None, kubernetes: str =
     for component in node_components(kubernetes):
         target = _cache_dir(component)
         with build_lock(target, f"{component.name} {component.version}"):
-            _ensure_component(component, target, timings)
+            ensure_component(component, target, timings)
         paths[component.name] = target / component.binary
     return paths
 
 
-def _ensure_component(component: NodeComponent, target: Path, timings: dict[str, float] | None) -> None:
+def ensure_component(component: NodeComponent, target: Path, timings: dict[str, float] | None) -> None:
     from ..embedded.build import build_into
 
     if (target / ".complete").exists():
@@ -117,9 +117,14 @@ def _build_kubeadm(component: NodeComponent, work: Path, out: Path) -> None:
 
 
 def _build_coredns(component: NodeComponent, work: Path, out: Path) -> None:
+    build_coredns(component, work, out, COREDNS_PLUGINS)
+
+
+def build_coredns(component: NodeComponent, work: Path, out: Path, plugins: tuple[str, ...]) -> None:
+    """CoreDNS at component.version with `plugins` compiled in (minikube's node adds `hosts`)."""
     module = versions.COREDNS_MODULE
-    imports = "\n".join(f'\t_ "{module}/plugin/{COREDNS_PACKAGES.get(name, name)}"' for name in COREDNS_PLUGINS)
-    keep = ", ".join(f'"{name}": true' for name in COREDNS_PLUGINS)
+    imports = "\n".join(f'\t_ "{module}/plugin/{COREDNS_PACKAGES.get(name, name)}"' for name in plugins)
+    keep = ", ".join(f'"{name}": true' for name in plugins)
     main_go = (f'package main\n\nimport (\n\t"{module}/core/dnsserver"\n\t"{module}/coremain"\n{imports}\n)\n\n'
                "// Keep CoreDNS's own directive order, restricted to the plugins compiled in.\n"
                f"func init() {{\n\tkeep := map[string]bool{{{keep}}}\n\tvar order []string\n"

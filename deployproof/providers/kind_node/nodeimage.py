@@ -76,6 +76,17 @@ def embedded_binaries(kubernetes: str = versions.KUBERNETES) -> dict[str, Path]:
     return {name: embedded_build.binary(name, kubernetes) for name in wanted}
 
 
+def ensure_node_base(client, debian: str, *, force: bool = False, timings: dict[str, float] | None = None):
+    """The node base (Debian booting systemd, runc behind the wrapper, CNI plugins, our units): kind's nodes
+    and the minikube node image (minikube_node) both start from it. Returns its ImageRef."""
+    base_context = BuildContext(
+        files=tuple(sorted({**_tree(FILES, "files"), "runc-without-missing-caps": Path(runc_wrapper.__file__)}.items())),
+        dockerfile=(images.KIND_DOCKERFILES / "node-base.Dockerfile").read_bytes(),
+    )
+    return build(f"{REPOSITORY}-base", base_context, {"DEBIAN_BASE": debian}, client=client, force=force,
+                 label="kind node base (systemd, runc, CNI plugins)", timings=timings)
+
+
 def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, float] | None = None,
                       kubernetes: str = versions.KUBERNETES) -> str:
     """Build (or find) the node image of Kubernetes `kubernetes` (a supported release); return its content tag."""
@@ -86,13 +97,7 @@ def ensure_node_image(client=None, *, force: bool = False, timings: dict[str, fl
     client = client or ensure_docker()
     binaries = {**embedded_binaries(kubernetes), **components.ensure_components(timings, kubernetes)}
     debian = baseimages.ensure_debian_rootfs(client)
-
-    base_context = BuildContext(
-        files=tuple(sorted({**_tree(FILES, "files"), "runc-without-missing-caps": Path(runc_wrapper.__file__)}.items())),
-        dockerfile=(images.KIND_DOCKERFILES / "node-base.Dockerfile").read_bytes(),
-    )
-    base = build(f"{REPOSITORY}-base", base_context, {"DEBIAN_BASE": debian}, client=client, force=force,
-                 label="kind node base (systemd, runc, CNI plugins)", timings=timings)
+    base = ensure_node_base(client, debian, force=force, timings=timings)
 
     tarballs = images.build_component_images(client, binaries, debian, timings, kubernetes)
     work = cache_dir() / "kind-node" / "context"
