@@ -157,3 +157,46 @@ def test_issuer_and_audience_are_checked_when_configured(database_url):
         with pytest.raises(AuthError) as info:
             asyncio.run(verifier.verify(f"Bearer {token}"))
         assert reason in info.value.detail.lower()
+
+
+def test_a_jwks_endpoint_that_answers_only_after_a_moment_is_tried_again():
+    """A new pod's first fetch may meet a frontend that is scaling in: refused connects are tried again."""
+    import asyncio
+    import json as _json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from backend_testkit.net import free_port
+    from todo_backend.auth import JwksCache
+
+    port = free_port()
+
+    class Keys(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 - the handler's name is http.server's
+            body = _json.dumps({"keys": []}).encode()
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    servers = []
+
+    def listen_later():
+        server = ThreadingHTTPServer(("127.0.0.1", port), Keys)
+        servers.append(server)
+        server.serve_forever()
+
+    timer = threading.Timer(0.3, listen_later)
+    timer.start()
+    try:
+        document = asyncio.run(JwksCache(f"http://127.0.0.1:{port}/jwks", ttl=300, min_refresh=30)._fetch())
+    finally:
+        timer.join(5)
+        for server in servers:
+            server.shutdown()
+            server.server_close()
+    assert document == {"keys": []}

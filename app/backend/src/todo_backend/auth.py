@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException
 from .settings import Settings
 
 log = logging.getLogger("todo_backend.auth")
+JWKS_RETRY_PAUSES_S = (0.2, 0.5)  # between fetch attempts after a transport error (_fetch)
 
 ASYMMETRIC_ALGORITHMS = ["EdDSA", "RS256", "RS384", "RS512", "ES256", "ES384", "ES512", "PS256", "PS384", "PS512"]
 
@@ -69,6 +70,23 @@ class JwksCache:
             return next(iter(self._keys.values())) if len(self._keys) == 1 else None
         return self._keys.get(kid)
 
+    async def _fetch(self) -> Any:
+        """The JWKS document. A transport error (refused, reset, timed out) is tried again on a new connection after
+        0.2 s and 0.5 s: the frontend serving it may be scaling in, and a new pod with no keys yet would otherwise
+        answer 503 (seen once in a fuzz run while the frontend's HPA went from 3 pods to 1)."""
+        for pause in JWKS_RETRY_PAUSES_S:
+            try:
+                async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
+                    response = await client.get(self.url)
+                    response.raise_for_status()
+                    return response.json()
+            except httpx2.TransportError:
+                await asyncio.sleep(pause)
+        async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
+            response = await client.get(self.url)
+            response.raise_for_status()
+            return response.json()
+
     async def _refresh(self, force: bool) -> None:
         async with self._lock:
             now = time.monotonic()
@@ -76,10 +94,7 @@ class JwksCache:
                 return
             self._attempted_at = now
             try:
-                async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
-                    response = await client.get(self.url)
-                    response.raise_for_status()
-                    document = response.json()
+                document = await self._fetch()
             except (httpx2.HTTPError, json.JSONDecodeError) as exc:
                 log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(exc)})
                 if not self._keys:
