@@ -25,6 +25,7 @@ from ... import versions
 from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
+from ..kind_node.kindbin import go_version  # the Go toolchain version that names every cached build
 
 PACKAGES = (f"{versions.MINIKUBE_MODULE}/cmd/minikube",)
 # Our storage-provisioner's source (minikube's own provisioner without leader election: see its comment).
@@ -45,12 +46,6 @@ def wrapper_go_mod() -> str:
 def wrapper_tools_go() -> str:
     imports = "".join(f'\t_ "{pkg}"\n' for pkg in PACKAGES)
     return f"//go:build tools\n\npackage tools\n\nimport (\n{imports})\n"
-
-
-def go_version() -> str:
-    from ..embedded import build  # lazy: build.py is shared with the embedded provider
-
-    return build.go_version()
 
 
 def minikube_dir() -> Path:
