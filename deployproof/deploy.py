@@ -243,8 +243,8 @@ def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | 
 
 
 def undeploy(settings: Settings, provider: Provider) -> None:
-    """Uninstall the release and delete its namespace."""
-    _release(settings, provider, {}).uninstall()
+    """Uninstall the release and delete its namespace; return once the namespace is gone."""
+    _release(settings, provider, {}).uninstall(wait_namespace=True)
 
 
 def _release(settings: Settings, provider: Provider, images: dict[str, str], *, browser_origins: bool = False) -> Release:

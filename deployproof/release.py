@@ -30,6 +30,8 @@ RESTRICTED_LABELS = {
     "pod-security.kubernetes.io/audit": "restricted",
 }
 HELM_STOP_GRACE_S = 30  # helm marks the release failed when told to stop (SIGTERM); give it time to
+# A namespace being deleted (an earlier run's uninstall) refuses new objects until its finalizers are done.
+NAMESPACE_GONE_TIMEOUT_S = 300
 
 
 @dataclass
@@ -53,8 +55,25 @@ class Release:
         return run([*self._helm_base(), *args], timeout=timeout, check=check)
 
     def ensure_namespace(self) -> None:
+        """Create the namespace (Pod Security restricted); one still being deleted is waited out first."""
+        if self._namespace_phase() == "Terminating":
+            say(f"namespace {self.namespace} is still being deleted (an earlier uninstall): waiting until it is gone")
+            self.wait_namespace_gone()
         labels = "\n".join(f"    {k}: {v}" for k, v in RESTRICTED_LABELS.items())
         self._kubectl("apply", "-f", "-", input=f"apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {self.namespace}\n  labels:\n{labels}\n")
+
+    def _namespace_phase(self) -> str:
+        """The namespace's phase ("Active", "Terminating"), or "" when there is none."""
+        out = self._kubectl("get", "namespace", self.namespace, "--ignore-not-found", "-o", "jsonpath={.status.phase}")
+        return out.stdout.strip()
+
+    def wait_namespace_gone(self, timeout_s: float = NAMESPACE_GONE_TIMEOUT_S) -> None:
+        def gone() -> tuple[bool, str]:
+            phase = self._namespace_phase()
+            return phase == "", phase or "gone"
+
+        poll_until(gone, description=f"namespace {self.namespace} to be deleted", timeout=timeout_s, interval=1.0,
+                   max_interval=3.0, progress_every=20.0)
 
     def exists(self) -> bool:
         """Whether a deployed revision of this release is already there (the install is then an upgrade)."""
@@ -114,10 +133,15 @@ class Release:
     def test(self, timeout_s: int = 300) -> str:
         return self._helm("test", self.name, f"--timeout={timeout_s}s", "--logs", timeout=timeout_s + 30).stdout
 
-    def uninstall(self) -> None:
+    def uninstall(self, wait_namespace: bool = False) -> None:
+        """helm uninstall, then delete the namespace; with `wait_namespace`, return only once it is gone (the next
+        install would otherwise wait for it)."""
         say(f"uninstalling release {self.name} and namespace {self.namespace}")
         self._helm("uninstall", self.name, "--wait", "--ignore-not-found")
         self._kubectl("delete", "namespace", self.namespace, "--wait=false", "--ignore-not-found", check=False)
+        if wait_namespace:
+            with step(f"namespace {self.namespace} deleted"):
+                self.wait_namespace_gone()
 
 
 def _stop(process) -> None:

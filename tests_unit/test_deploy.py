@@ -239,7 +239,7 @@ def world(tmp_path, monkeypatch):
     monkeypatch.setattr(deploy_module, "running_before_up", lambda provider: False)
     monkeypatch.setattr("deployproof.kube.KubeClients.connect", classmethod(lambda cls, kubeconfig, context: FakeClients()))
     monkeypatch.setattr(Release, "exists", lambda self: False)
-    monkeypatch.setattr(Release, "uninstall", lambda self: log.append("uninstall"))
+    monkeypatch.setattr(Release, "uninstall", lambda self, wait_namespace=False: log.append("uninstall"))
 
     def collect(provider, namespaces, *, folder, release=None, reason=""):
         log.append("diagnostics")

@@ -39,8 +39,28 @@ def test_the_release_runs_helm_and_kubectl_in_its_context(monkeypatch, tmp_path)
     release.ensure_namespace()
     release.exists()
     assert release.install_command(60)[1:5] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--kube-context", "kind-deployproof"]
-    assert seen[0][1:5] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--context", "kind-deployproof"]  # kubectl apply
-    assert seen[1][1:5] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--kube-context", "kind-deployproof"]  # helm status
+    kubectl, helm = [cmd for cmd in seen if cmd[0].endswith("kubectl")], [cmd for cmd in seen if cmd[0].endswith("helm")]
+    assert [cmd[5] for cmd in kubectl] == ["get", "apply"]  # the namespace's phase, then the namespace
+    assert all(cmd[1:5] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--context", "kind-deployproof"] for cmd in kubectl)
+    assert helm[0][1:5] == ["--kubeconfig", str(tmp_path / "kubeconfig"), "--kube-context", "kind-deployproof"]  # helm status
+
+
+def test_a_namespace_still_being_deleted_is_waited_out_before_it_is_created_again(monkeypatch, tmp_path):
+    """An earlier run's uninstall leaves the namespace Terminating for a while; creating objects in it is refused
+    (403 NamespaceTerminating), so the install waits until it is gone."""
+    phases = iter(["Terminating", "Terminating", "Terminating", ""])
+    seen: list[str] = []
+
+    def fake_run(cmd, **kw):
+        verb = str(cmd[5])
+        seen.append(verb)
+        return subprocess.CompletedProcess(cmd, 0, next(phases) if verb == "get" else "", "")
+
+    monkeypatch.setattr(release_module, "find", lambda name: Path(f"/bin/{name}"))
+    monkeypatch.setattr(release_module, "run", fake_run)
+    monkeypatch.setattr("time.sleep", lambda s: None)
+    Release("todo", "todo", tmp_path / "kubeconfig", "kind-deployproof").ensure_namespace()
+    assert seen == ["get", "get", "get", "get", "apply"]
 
 
 def test_diagnostics_read_the_run_s_context(monkeypatch, tmp_path):
