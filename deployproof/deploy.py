@@ -434,9 +434,23 @@ def prepare_images(settings: Settings, provider: Provider) -> dict[str, ImageRef
 def push_images(settings: Settings, images: dict[str, ImageRef]) -> dict[str, ImageRef]:
     """Push the app images to --image-registry as HOST[:PORT][/PREFIX]/todo-<name>:<tag>; each ref becomes
     `…:<tag>@sha256:…` with the digest the registry returned (what the release installs and SC-1 compares)."""
+    from .images import APP_IMAGES
+
+    repositories = {spec.name: spec.repository for spec in APP_IMAGES}
+    pushed: dict[str, ImageRef] = {}
+    with step(f"push {len(images)} images to {settings.image_registry}"):
+        for name, ref in images.items():
+            image = push_to_registry(settings, ref.tag, repositories.get(name, f"todo-{name}"))
+            pushed[name] = ImageRef(name, image.reference, ref.id, image.by_digest, cached=ref.cached, given=ref.given)
+    return pushed
+
+
+def push_to_registry(settings: Settings, local: str, repository: str):
+    """Push local image `local` to --image-registry as REGISTRY/repository:<its tag>; return the PushedImage
+    (digest included). The registry's CA (--image-registry-ca) is handed to dockerd first; credentials come
+    from the user's docker config (or the test registry's, kept in-process)."""
     from .docker_engine import ensure_docker
     from .image_registry import credentials, push_image, trust_for_docker
-    from .images import APP_IMAGES
 
     registry = settings.image_registry
     assert registry is not None
@@ -447,15 +461,10 @@ def push_images(settings: Settings, images: dict[str, ImageRef]) -> dict[str, Im
             raise PrerequisiteError(f"cannot install the registry's CA for dockerd ({exc})",
                                     "run as root, or install it yourself as /etc/docker/certs.d/"
                                     f"{registry.address}/ca.crt and leave out --image-registry-ca") from exc
-    repositories = {spec.name: spec.repository for spec in APP_IMAGES}
-    client = ensure_docker()
     auth = credentials(registry)
-    pushed: dict[str, ImageRef] = {}
-    with step(f"push {len(images)} images to {registry}{'' if auth else ' (no credentials in your docker config)'}"):
-        for name, ref in images.items():
-            image = push_image(client, ref.tag, registry, repositories.get(name, f"todo-{name}"), auth=auth)
-            pushed[name] = ImageRef(name, image.reference, ref.id, image.by_digest, cached=ref.cached, given=ref.given)
-    return pushed
+    if auth is None:
+        say(f"no credentials for {registry.address} in your docker config: pushing anonymously")
+    return push_image(ensure_docker(), local, registry, repository, auth=auth)
 
 
 def load_images(settings: Settings, provider: Provider, images: dict[str, ImageRef]) -> None:
