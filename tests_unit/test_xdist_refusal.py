@@ -8,7 +8,6 @@ xdist is installed, the last test runs the real `-n 2`.
 
 from __future__ import annotations
 
-import importlib.util
 import textwrap
 
 import pytest
@@ -118,8 +117,6 @@ def test_a_nested_run_that_inherited_a_worker_variable_is_not_a_worker(pytester:
     assert (pytester.path / "reports" / "report.html").is_file()
 
 
-@pytest.mark.skipif(importlib.util.find_spec("xdist") is None,
-                    reason="pytest-xdist is not installed (not in requirements.lock); the stand-ins above cover the refusal")
 def test_real_xdist_refuses_deploy_tests_and_runs_unit_tests(pytester: pytest.Pytester):
     _project(pytester, "")
     refused = pytester.runpytest_subprocess("-n", "2")
