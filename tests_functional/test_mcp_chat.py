@@ -57,7 +57,9 @@ def _chat(http, user, message, conversation_id=None):
     return data, response.headers.get("x-served-by")
 
 
-def test_chat_manages_tasks_by_natural_phrasing_across_replicas(http, user_b, figures):
+def test_chat_manages_tasks_by_natural_phrasing_across_replicas(http, user_b, figures, backend_replicated):
+    # A release whose HPA starts at one backend (the chart's default) gets a second one for this test.
+    figures["chat_backend_arranged"] = backend_replicated.changed or "as deployed"
     served_by = set()
     first, pod = _chat(http, user_b, "add buy milk")
     served_by.add(pod)
