@@ -34,19 +34,21 @@ RUN /opt/venv/bin/pip install --no-compile --require-hashes --only-binary=:all: 
         -o -path '*.dist-info/RECORD' \) -delete
 # psycopg-binary's wheel vendors its own OpenSSL and MIT Kerberos (auditwheel renames them libcrypto-<hash>.so.3 …):
 # 8.5 MB that duplicate the base's libraries, which the interpreter's ssl module loads anyway and which Debian
-# patches. Each vendored library the base also has, under its unmangled name, becomes a link to the base's copy.
+# patches. Each vendored library the base also has, under its unmangled soname (libcrypto.so.3, libkrb5.so.3 …), becomes
+# a link to the base's copy, by the path ldd names it (/lib/<multiarch>/…), so runtime-root copies each library once.
 # The vendored libpq and libldap need only OPENSSL_3.0.0 and gssapi_krb5_2_MIT symbol versions, which Debian 12's
 # OpenSSL 3.0 and Kerberos 1.20 provide; runtime-root's import check loads them and fails the build otherwise.
 RUN multiarch="$(python3 -c 'import sysconfig; print(sysconfig.get_config_var("MULTIARCH") or "")')"; \
     for vendored in /opt/venv/lib/python3*/site-packages/*.libs/*.so*; do \
-        name="$(basename "$vendored" | sed -E 's/-[0-9a-f]{8}(\.so)/\1/')"; \
-        for dir in "/usr/lib/$multiarch" "/lib/$multiarch"; do \
+        name="$(basename "$vendored" | sed -E 's/-[0-9a-f]{8}(\.so)/\1/; s/(\.so\.[0-9]+).*/\1/')"; \
+        for dir in "/lib/$multiarch" "/usr/lib/$multiarch"; do \
             if [ -n "$multiarch" ] && [ -f "$dir/$name" ]; then ln -sf "$dir/$name" "$vendored"; echo "linked $vendored -> $dir/$name"; break; fi; \
         done; \
     done
-# SQLAlchemy's dialects for databases the app never talks to, its test suite and its mypy plugin.
+# SQLAlchemy's dialects for databases the app never talks to (SQLite too: the stdlib's sqlite3 is left out below),
+# its test suite and its mypy plugin.
 RUN sa="$(echo /opt/venv/lib/python3*/site-packages/sqlalchemy)"; \
-    rm -rf "$sa/dialects/mysql" "$sa/dialects/mssql" "$sa/dialects/oracle" "$sa/testing" "$sa/ext/mypy"
+    rm -rf "$sa/dialects/mysql" "$sa/dialects/mssql" "$sa/dialects/oracle" "$sa/dialects/sqlite" "$sa/testing" "$sa/ext/mypy"
 # Some wheels ship extension modules with debug info and symbol tables (uvloop alone: 13 MB → 2 MB). Drop
 # what dynamic linking does not need, except in modules auditwheel patched (an $ORIGIN run path), which
 # strip can corrupt. binutils stays in this stage only.
@@ -96,7 +98,7 @@ RUN set -eu; \
     { ldd "$(readlink -f "$(command -v python3)")"; find "/rootfs$stdlib" /opt/venv -name '*.so*' -type f -exec ldd {} \; ; } 2>/dev/null \
       | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u \
       | while read -r lib; do case "$lib" in /opt/venv/*) ;; *) cp -L --parents "$lib" /rootfs/ ;; esac; done; \
-    find /opt/venv -type l -lname '/*' -exec readlink -f {} \; | while read -r lib; do cp -L --parents "$lib" /rootfs/; done; \
+    find /opt/venv -path '*/site-packages/*.libs/*' -type l -lname '/*' -exec readlink {} \; | while read -r lib; do cp -L --parents "$lib" /rootfs/; done; \
     cp -a --parents /etc/ld.so.conf /etc/ld.so.conf.d /rootfs/; \
     ldconfig -r /rootfs; \
     if [ -f /etc/ssl/certs/ca-certificates.crt ]; then cp --parents /etc/ssl/certs/ca-certificates.crt /rootfs/; fi; \
