@@ -8,6 +8,7 @@ of the behaviour's stabilization window.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,23 @@ SCALE_IN_SLACK_S = 2 * HPA_SYNC_S + 2 * METRICS_RESOLUTION_S
 
 
 @dataclass(frozen=True)
+class ScaleDownPolicy:
+    """One of behavior.scaleDown.policies: at most `value` pods (kind "Pods") or percent of the current count
+    (kind "Percent") removed per `period_s`."""
+
+    kind: str
+    value: int
+    period_s: int
+
+    def allowed(self, current: int) -> int:
+        return self.value if self.kind == "Pods" else math.ceil(current * self.value / 100)
+
+
+# Kubernetes' scale-down default: 100 % of the pods per 15 s (no rate limit beyond the stabilization window).
+DEFAULT_SCALE_DOWN = (ScaleDownPolicy("Percent", 100, 15),)
+
+
+@dataclass(frozen=True)
 class HpaSpec:
     name: str
     target: str  # the scaled Deployment
@@ -29,10 +47,27 @@ class HpaSpec:
     max_replicas: int
     target_cpu_percent: int | None
     scale_down_window_s: int  # behavior.scaleDown.stabilizationWindowSeconds (Kubernetes' default 300)
+    scale_down_policies: tuple[ScaleDownPolicy, ...] = DEFAULT_SCALE_DOWN
+    scale_down_select: str = "Max"  # behavior.scaleDown.selectPolicy: Max, Min or Disabled
 
-    @property
-    def scale_in_bound_s(self) -> int:
-        return self.scale_down_window_s + SCALE_IN_SLACK_S
+    def scale_down_steps_s(self, from_replicas: int) -> int:
+        """Seconds the scale-down policies need after the first removal to go from `from_replicas` to minReplicas:
+        each later removal waits one period of the policy that allows it (the chart's 1 pod per minute from 4 pods
+        to 1 is 120 s)."""
+        current, seconds, first = from_replicas, 0, True
+        while current > self.min_replicas:
+            choices = [(policy.allowed(current), policy.period_s) for policy in self.scale_down_policies]
+            # Max: the policy allowing most (on a tie, the shorter period); Min: the one allowing least (the longer).
+            removed, period = (min if self.scale_down_select == "Min" else max)(choices, key=lambda c: (c[0], -c[1]))
+            if not first:
+                seconds += period
+            current, first = max(self.min_replicas, current - max(1, removed)), False
+        return seconds
+
+    def scale_in_bound_s(self, from_replicas: int) -> int:
+        """The longest a scale-in from `from_replicas` may take: the stabilization window, the policies' steps, and
+        the lag of the HPA's sync and the metrics' resolution."""
+        return self.scale_down_window_s + self.scale_down_steps_s(from_replicas) + SCALE_IN_SLACK_S
 
 
 def read_hpa(k8s: Any, namespace: str, name: str) -> HpaSpec:
@@ -42,7 +77,10 @@ def read_hpa(k8s: Any, namespace: str, name: str) -> HpaSpec:
                 if m.type == "Resource" and m.resource.name == "cpu"), None)
     down = spec.behavior.scale_down if spec.behavior and spec.behavior.scale_down else None
     window = down.stabilization_window_seconds if down and down.stabilization_window_seconds is not None else 300
-    return HpaSpec(name, spec.scale_target_ref.name, spec.min_replicas or 1, spec.max_replicas, cpu, window)
+    policies = tuple(ScaleDownPolicy(p.type, p.value, p.period_seconds) for p in (down.policies or [])) if down else ()
+    select = (down.select_policy if down and down.select_policy else "Max")
+    return HpaSpec(name, spec.scale_target_ref.name, spec.min_replicas or 1, spec.max_replicas, cpu, window,
+                   policies or DEFAULT_SCALE_DOWN, select)
 
 
 def hpa_of(k8s: Any, namespace: str, deployment: str) -> HpaSpec | None:
