@@ -437,18 +437,16 @@ def push_images(settings: Settings, images: dict[str, ImageRef]) -> dict[str, Im
     from .images import APP_IMAGES
 
     repositories = {spec.name: spec.repository for spec in APP_IMAGES}
-    pushed: dict[str, ImageRef] = {}
     with step(f"push {len(images)} images to {settings.image_registry}"):
-        for name, ref in images.items():
-            image = push_to_registry(settings, ref.tag, repositories.get(name, f"todo-{name}"))
-            pushed[name] = ImageRef(name, image.reference, ref.id, image.by_digest, cached=ref.cached, given=ref.given)
-    return pushed
+        pushed = push_to_registry(settings, {name: (ref.tag, repositories.get(name, f"todo-{name}")) for name, ref in images.items()})
+    return {name: ImageRef(name, pushed[name].reference, ref.id, pushed[name].by_digest, cached=ref.cached, given=ref.given)
+            for name, ref in images.items()}
 
 
-def push_to_registry(settings: Settings, local: str, repository: str):
-    """Push local image `local` to --image-registry as REGISTRY/repository:<its tag>; return the PushedImage
-    (digest included). The registry's CA (--image-registry-ca) is handed to dockerd first; credentials come
-    from the user's docker config (or the test registry's, kept in-process)."""
+def push_to_registry(settings: Settings, images: dict[str, tuple[str, str]]) -> dict:
+    """Push each local image (name → (local tag, repository)) to --image-registry as REGISTRY/repository:<its tag>;
+    return name → PushedImage (digest included). The registry's CA (--image-registry-ca) is handed to dockerd
+    first; credentials come from the user's docker config (or the test registry's, kept in-process)."""
     from .docker_engine import ensure_docker
     from .image_registry import credentials, push_image, trust_for_docker
 
@@ -464,7 +462,8 @@ def push_to_registry(settings: Settings, local: str, repository: str):
     auth = credentials(registry)
     if auth is None:
         say(f"no credentials for {registry.address} in your docker config: pushing anonymously")
-    return push_image(ensure_docker(), local, registry, repository, auth=auth)
+    client = ensure_docker()
+    return {name: push_image(client, local, registry, repository, auth=auth) for name, (local, repository) in images.items()}
 
 
 def load_images(settings: Settings, provider: Provider, images: dict[str, ImageRef]) -> None:

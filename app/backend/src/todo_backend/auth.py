@@ -74,18 +74,16 @@ class JwksCache:
         """The JWKS document. A transport error (refused, reset, timed out) is tried again on a new connection after
         0.2 s and 0.5 s: the frontend serving it may be scaling in, and a new pod with no keys yet would otherwise
         answer 503 (seen once in a fuzz run while the frontend's HPA went from 3 pods to 1)."""
-        for pause in JWKS_RETRY_PAUSES_S:
+        for pause in (*JWKS_RETRY_PAUSES_S, None):
             try:
                 async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
                     response = await client.get(self.url)
                     response.raise_for_status()
                     return response.json()
             except httpx2.TransportError:
+                if pause is None:
+                    raise
                 await asyncio.sleep(pause)
-        async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
-            response = await client.get(self.url)
-            response.raise_for_status()
-            return response.json()
 
     async def _refresh(self, force: bool) -> None:
         async with self._lock:
