@@ -98,7 +98,7 @@ KUBECTL_AI_GOLLM = "v0.0.0-20250912170654-5f2fe1fea132"  # gollm at the commit t
 
 # Debian packages the set-up installs (./dev reads this line; `deployproof doctor` prints it as the fix).
 APT_PACKAGES = (
-    "docker.io docker-compose containerd runc containernetworking-plugins iptables conntrack socat iproute2 kmod "
+    "docker.io docker-compose containerd runc containernetworking-plugins iptables nftables conntrack socat iproute2 kmod "
     "debootstrap binutils postgresql chromium chromium-driver python3-venv gcc libc6-dev "
     # the test registry (deployproof/registry_server.py): the distribution registry 2.8.2, and htpasswd for its bcrypt users
     "docker-registry apache2-utils"

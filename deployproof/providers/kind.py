@@ -355,7 +355,16 @@ class KindProvider(Provider):
         netpol = self._kubectl("-n", "kube-system", "get", "daemonset", "kube-network-policies",
                                "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}").stdout.strip()
         ready, _, desired = netpol.partition("/")
-        return bool(desired) and desired != "0" and ready == desired, f"CoreDNS available: {available}, kube-network-policies ready: {netpol or '-'}"
+        if not (desired and desired != "0" and ready == desired):
+            return False, f"CoreDNS available: {available}, kube-network-policies ready: {netpol or '-'}"
+        unheld = [node for node in self.node_containers() if not self._netpol_table_held(node)]
+        return not unheld, f"the agent's nftables table not held on {', '.join(unheld)} (deployproof-netpol-guard.service)"
+
+    @staticmethod
+    def _netpol_table_held(node: str) -> bool:
+        """Whether the node's guard holds the NetworkPolicy agent's table (dockerfiles/kind-node/files/kind/bin/netpol-table-guard)."""
+        out = run(["docker", "exec", node, "nft", "list", "table", "inet", "kube-network-policies"], check=False, quiet=True)
+        return "flags owner" in out.stdout
 
     def _metrics_answering(self) -> tuple[bool, str]:
         out = self._kubectl("get", "--raw", "/apis/metrics.k8s.io/v1beta1/nodes")

@@ -25,7 +25,7 @@ COPY files/ /
 COPY runc-without-missing-caps /usr/local/libexec/deployproof/runc-without-missing-caps
 RUN chmod 0755 /usr/local/bin/entrypoint /kind/bin/* /usr/local/libexec/deployproof/runc-without-missing-caps \
  && /usr/local/libexec/deployproof/runc-without-missing-caps --version >/dev/null \
- && systemctl enable containerd.service deployproof-preload.service kubelet.service deployproof-cni.path
+ && systemctl enable containerd.service deployproof-preload.service kubelet.service deployproof-cni.path deployproof-netpol-guard.service
 
 # systemd's way to be stopped in a container (docker stop).
 STOPSIGNAL SIGRTMIN+3

@@ -26,7 +26,8 @@ from .layout import Layout, Network
 from .steps import BRING_UP, check_root
 
 # Components in start order; tear-down stops them in reverse.
-COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy")
+COMPONENTS = ("etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "containerd", "kubelet", "kube-proxy",
+              "netpol-table-guard")
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Callable
 
 from ... import versions
 from ...errors import PrerequisiteError
+from ...imagebuild import DOCKERFILES
 from ...progress import say
 from ...runner import run
 from ...waits import poll_until
@@ -24,6 +25,9 @@ from .context import StepContext
 from .layout import PORTS
 
 ADDONS = Path(__file__).with_name("addons")
+# The kind node's script, run here as a component: it keeps the agent's nftables rebuilds from dropping queued packets.
+NETPOL_TABLE_GUARD = DOCKERFILES / "kind-node" / "files" / "kind" / "bin" / "netpol-table-guard"
+NETPOL_TABLE = ("inet", "kube-network-policies")
 
 
 def check_root() -> None:
@@ -253,6 +257,18 @@ def install_metrics_server(ctx: StepContext) -> None:
     poll_until(api_available, description="metrics API (APIService v1beta1.metrics.k8s.io) Available", timeout=120)
 
 
+def hold_network_policy_table(ctx: StepContext) -> None:
+    """Hold the agent's nftables table before the agent starts (why: the script's header)."""
+    ctx.start("netpol-table-guard", ["/bin/bash", str(NETPOL_TABLE_GUARD)])
+
+    def held() -> tuple[bool, str]:
+        ctx.assert_alive("netpol-table-guard")
+        out = run(["nft", "list", "table", *NETPOL_TABLE], check=False, quiet=True)
+        return "flags owner" in out.stdout, (out.stderr or out.stdout).strip()[-200:]
+
+    poll_until(held, description=f"nftables table {' '.join(NETPOL_TABLE)} held by netpol-table-guard", timeout=30)
+
+
 def install_network_policies(ctx: StepContext) -> None:
     """NetworkPolicies enforced, as on a real cluster (the chart ships policies; NETPOL proves them)."""
     _apply_addon(ctx, "network-policies")
@@ -275,6 +291,7 @@ BRING_UP: list[tuple[str, Callable[[StepContext], None]]] = [
     ("start kube-proxy", start_kube_proxy),
     ("install CoreDNS", install_coredns),
     ("install metrics-server", install_metrics_server),
+    ("hold the NetworkPolicy agent's nftables table", hold_network_policy_table),
     ("install the NetworkPolicy agent", install_network_policies),
     ("provide local persistent volumes", storage.ensure_volumes),
 ]

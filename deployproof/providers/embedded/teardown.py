@@ -57,6 +57,7 @@ def _remove_pods(ctx: StepContext, problems: list[str]) -> None:
 
 def _stop_proxy_and_runtime(ctx: StepContext, problems: list[str]) -> None:
     processes.stop(ctx.layout, "kube-proxy")
+    processes.stop(ctx.layout, "netpol-table-guard")  # the kernel deletes its table with it
     kube_proxy = Path(ctx.bin("kube-proxy"))  # of the release that ran (StepContext.kubernetes_version)
     if kube_proxy.exists():
         run([str(kube_proxy), "--cleanup"], check=False, quiet=True)
