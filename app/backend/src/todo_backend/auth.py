@@ -40,6 +40,10 @@ class Principal:
     token: str
 
 
+def _jwks_unreachable() -> HTTPException:
+    return HTTPException(503, "Cannot verify tokens: the JWKS endpoint is unreachable")
+
+
 class JwksCache:
     """Keys by `kid`, fetched from AUTH_JWKS_URL; refreshed when stale, or on an unknown `kid` at most once
     per `min_refresh` seconds (so a flood of forged kids cannot hammer the auth server)."""
@@ -51,6 +55,7 @@ class JwksCache:
         self._keys: dict[str, jwt.PyJWK] = {}
         self._fetched_at = 0.0
         self._attempted_at = float("-inf")
+        self._finished_at = float("-inf")  # when the last fetch attempt ended, well or not
         self._lock = asyncio.Lock()
 
     async def key_for(self, kid: str | None) -> jwt.PyJWK:
@@ -86,7 +91,14 @@ class JwksCache:
                 await asyncio.sleep(pause)
 
     async def _refresh(self, force: bool) -> None:
+        asked_at = time.monotonic()
         async with self._lock:
+            # One fetch for a crowd: requests that waited while another fetched take its result instead of fetching
+            # again (a new pod's first burst made one fetch per request, each queued behind the last).
+            if self._finished_at >= asked_at:
+                if not self._keys:
+                    raise _jwks_unreachable()
+                return
             now = time.monotonic()
             if not force and now - self._attempted_at < self.min_refresh:
                 return
@@ -94,9 +106,10 @@ class JwksCache:
             try:
                 document = await self._fetch()
             except (httpx2.HTTPError, json.JSONDecodeError) as exc:
+                self._finished_at = time.monotonic()
                 log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(exc)})
                 if not self._keys:
-                    raise HTTPException(503, "Cannot verify tokens: the JWKS endpoint is unreachable") from exc
+                    raise _jwks_unreachable() from exc
                 return
             keys: dict[str, jwt.PyJWK] = {}
             for entry in document.get("keys", []) if isinstance(document, dict) else []:
@@ -108,6 +121,7 @@ class JwksCache:
                 keys[str(entry.get("kid", ""))] = key
             self._keys = keys
             self._fetched_at = now
+            self._finished_at = time.monotonic()
             log.info("JWKS refreshed", extra={"keys": len(keys)})
 
 
