@@ -139,6 +139,9 @@ export async function proxyToBackend(req: Request, path: string): Promise<Respon
       } catch (err) {
         const retry = connectError(err) && attempt < CONNECT_RETRY_DELAYS_MS.length && !ctl.signal.aborted;
         if (!retry) throw err;
+        // Logged: a connect that fails or hangs while the backend has Ready pods is a network fault worth finding
+        // (lost SYNs cost 1-3 s each, and the caller sees only a slow answer).
+        console.warn(`[proxy] backend connect failed (${describeFetchError(err)}); retry ${attempt + 1} of ${CONNECT_RETRY_DELAYS_MS.length}`);
         await new Promise((resolve) => setTimeout(resolve, CONNECT_RETRY_DELAYS_MS[attempt++]));
       }
     }
