@@ -29,10 +29,27 @@ def test_the_guard_holds_the_table_refuses_the_agent_and_takes_the_table_with_it
         nft add chain {TABLE} postrouting '{{ type filter hook postrouting priority 95; }}' 2>&1 | grep -o 'Operation not permitted' | head -1
         nft delete table {TABLE} 2>&1 | grep -o 'Operation not permitted' | head -1
         kill $guard; wait $guard
-        for i in $(seq 50); do nft list table {TABLE} >/dev/null 2>&1 || break; sleep 0.1; done
+        # At once, no polling: teardown checks right after the guard's process has exited.
         nft list table {TABLE} >/dev/null 2>&1 && echo "still there" || echo "gone"
     """
     started = time.monotonic()
     out = subprocess.run(["unshare", "--net", "bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert out.stdout.split("\n")[:4] == ["held: 1", "Operation not permitted", "Operation not permitted", "gone"], (out.stdout, out.stderr)
     assert time.monotonic() - started < 30
+
+
+@needs_root_and_nft
+def test_a_guard_killed_outright_leaves_no_table_behind():
+    """SIGKILL runs no trap (the embedded cluster's crash test kills every component so): nft must go anyway."""
+    script = f"""
+        set -u
+        bash {NETPOL_TABLE_GUARD} & guard=$!
+        for i in $(seq 50); do nft list table {TABLE} 2>/dev/null | grep -q 'flags owner' && break; sleep 0.1; done
+        kill -KILL $guard; wait $guard 2>/dev/null
+        for i in $(seq 50); do nft list table {TABLE} >/dev/null 2>&1 || break; sleep 0.1; done
+        nft list table {TABLE} >/dev/null 2>&1 && echo "still there" || echo "gone"
+        pgrep -P 1 -x nft >/dev/null && echo "an nft left" || echo "no nft left"
+    """
+    out = subprocess.run(["unshare", "--net", "--pid", "--fork", "--mount-proc", "bash", "-c", script],
+                         capture_output=True, text=True, timeout=60)
+    assert out.stdout.split("\n")[:2] == ["gone", "no nft left"], (out.stdout, out.stderr)

@@ -135,10 +135,12 @@ def _remove_network(ctx: StepContext, problems: list[str]) -> None:
         run(["ip", "link", "del", veth], check=False, quiet=True)
     run(["ip", "link", "del", net.bridge], check=False, quiet=True)
     _remove_iptables_chains(ctx, problems)
-    # The NetworkPolicy agent removes its table when stopped; a crashed run's is removed here.
+    # The guard's table goes with the guard (stopped above); a crashed run's unowned table is removed here.
     for table in NFT_TABLES:
         if _nft_table_exists(table):
             run(["nft", "delete", "table", "inet", table], check=False, quiet=True)
+        if _nft_table_exists(table):
+            problems.append(f"nftables table inet {table} is still there (held by another process? `nft list table inet {table}`)")
 
 
 NFT_TABLES = ("kube-network-policies", "kube-network-policies-dnscache")
