@@ -240,3 +240,26 @@ def test_a_crowd_of_first_requests_makes_one_jwks_fetch(jwks_keys):
         server.shutdown()
     assert len(keys) == 20 and all(key is keys[0] for key in keys)
     assert len(fetches) == 1, f"{len(fetches)} JWKS fetches for one crowd of 20 requests"
+
+
+def test_an_unreachable_jwks_endpoint_is_a_503_with_a_reason_on_rest_and_mcp(database_url, jwks_keys, user):
+    """No keys yet and the JWKS endpoint away (the frontend or its database is down): a temporary 503 with
+    Retry-After and a reason, like a database outage's, never a 500 (seen in the database-outage test)."""
+    from backend_testkit.net import free_port
+    from conftest import make_settings, start_app_server
+
+    nowhere = f"http://127.0.0.1:{free_port()}/api/auth/jwks"
+    server = start_app_server(lambda **kw: make_settings(database_url, auth_mode="jwks", auth_jwt_secret=None,
+                                                         auth_jwks_url=nowhere, **kw))
+    try:
+        token = jwks_keys["ed"].token(user)
+        rest = _get(server, user, token)
+        mcp = httpx.post(f"{server.url}/mcp", headers={"Authorization": f"Bearer {token}", "content-type": "application/json",
+                                                       "accept": "application/json, text/event-stream"},
+                         json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"}, trust_env=False, timeout=20)
+    finally:
+        server.stop()
+    for answer in (rest, mcp):
+        assert answer.status_code == 503, answer.text
+        assert answer.headers.get("retry-after") == "5"
+        assert answer.json()["reason"] == "auth: JWKS endpoint unreachable", answer.text

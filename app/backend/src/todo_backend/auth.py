@@ -18,6 +18,7 @@ import jwt
 from fastapi import Request
 from starlette.exceptions import HTTPException
 
+from .errors import JwksUnavailable
 from .settings import Settings
 
 log = logging.getLogger("todo_backend.auth")
@@ -38,10 +39,6 @@ class Principal:
     user_id: str
     claims: dict[str, Any]
     token: str
-
-
-def _jwks_unreachable() -> HTTPException:
-    return HTTPException(503, "Cannot verify tokens: the JWKS endpoint is unreachable")
 
 
 class JwksCache:
@@ -97,7 +94,7 @@ class JwksCache:
             # again (a new pod's first burst made one fetch per request, each queued behind the last).
             if self._finished_at >= asked_at:
                 if not self._keys:
-                    raise _jwks_unreachable()
+                    raise JwksUnavailable()
                 return
             now = time.monotonic()
             if not force and now - self._attempted_at < self.min_refresh:
@@ -109,7 +106,7 @@ class JwksCache:
                 self._finished_at = time.monotonic()
                 log.warning("JWKS fetch failed", extra={"url": self.url, "error": str(exc)})
                 if not self._keys:
-                    raise _jwks_unreachable() from exc
+                    raise JwksUnavailable() from exc
                 return
             keys: dict[str, jwt.PyJWK] = {}
             for entry in document.get("keys", []) if isinstance(document, dict) else []:

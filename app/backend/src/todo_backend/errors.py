@@ -1,5 +1,5 @@
 """Error responses: always JSON `{"detail": "..."}`, 4xx for anything the client got wrong, 503 while the database
-is unreachable, 500 only for the unexpected."""
+or the JWKS endpoint is unreachable, 500 only for the unexpected."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
@@ -43,6 +44,24 @@ async def unexpected_error(request: Request, exc: Exception) -> JSONResponse:
 DATABASE_RETRY_AFTER_S = 5
 
 
+class JwksUnavailable(HTTPException):
+    """No signing keys yet and the JWKS endpoint unreachable (the frontend serving it, or its database, is away):
+    a temporary 503 with Retry-After and a reason, like a database outage's, on REST and MCP alike."""
+
+    REASON = "auth: JWKS endpoint unreachable"
+
+    def __init__(self) -> None:
+        super().__init__(503, "Cannot verify tokens right now: the JWKS endpoint is unreachable; try again shortly",
+                         headers={"Retry-After": str(DATABASE_RETRY_AFTER_S)})
+
+    def body(self) -> dict[str, Any]:
+        return {"detail": self.detail, "reason": self.REASON, "request_id": request_id_var.get()}
+
+
+async def jwks_unavailable(request: Request, exc: JwksUnavailable) -> JSONResponse:
+    return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
+
+
 async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
     """The database did not answer (down, restarting, pool exhausted): a temporary 503, not a 500.
 
@@ -75,6 +94,7 @@ def install(app: FastAPI) -> None:
     # Connection-level database failures only; a constraint violation or a bug stays a 500.
     for error in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(error, database_unavailable)
+    app.add_exception_handler(JwksUnavailable, jwks_unavailable)  # type: ignore[arg-type]
     for error in (DataError, UnicodeEncodeError):
         app.add_exception_handler(error, unstorable_value)
     app.add_exception_handler(Exception, unexpected_error)

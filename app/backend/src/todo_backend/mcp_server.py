@@ -25,6 +25,7 @@ from starlette.types import Message, Receive, Scope, Send
 
 from .api.schemas import clean_description, clean_title
 from .auth import TokenVerifier
+from .errors import JwksUnavailable
 from .logs import request_id_var
 from .middleware import send_json
 from .models import Task
@@ -156,7 +157,8 @@ class McpEndpoint:
         try:
             principal = await self.verifier.verify(authorization)
         except HTTPException as exc:
-            await send_json(send, exc.status_code, {"detail": exc.detail}, exc.headers or {})
+            body = exc.body() if isinstance(exc, JwksUnavailable) else {"detail": exc.detail}
+            await send_json(send, exc.status_code, body, exc.headers or {})
             return
         if scope["method"] == "POST" and not _is_json(headers.get(b"content-type", b"")):
             await send_json(send, 415, {"detail": "Content-Type must be application/json"})
