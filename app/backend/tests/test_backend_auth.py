@@ -204,42 +204,21 @@ def test_a_jwks_endpoint_that_answers_only_after_a_moment_is_tried_again():
 
 def test_a_crowd_of_first_requests_makes_one_jwks_fetch(jwks_keys):
     """A new pod's first burst: every request needs the keys at once; one fetch serves them all."""
-    import json as _json
-    import threading
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-
-    from backend_testkit.net import free_port
+    from backend_testkit.tokens import JwksServer
     from todo_backend.auth import JwksCache
 
-    fetches = []
-
-    class Keys(BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - the handler's name is http.server's
-            fetches.append(time.monotonic())
-            time.sleep(0.2)  # a slow answer, so the crowd is waiting while it comes
-            body = _json.dumps({"keys": [jwks_keys["ed"].jwk()]}).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", free_port()), Keys)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    server = JwksServer(keys=[jwks_keys["ed"]], delay_s=0.2).start()  # slow, so the crowd waits while it answers
     try:
-        cache = JwksCache(f"http://127.0.0.1:{server.server_port}/jwks", ttl=300, min_refresh=30)
+        cache = JwksCache(server.url, ttl=300, min_refresh=30)
 
         async def crowd():
             return await asyncio.gather(*(cache.key_for(jwks_keys["ed"].kid) for _ in range(20)))
 
         keys = asyncio.run(crowd())
     finally:
-        server.shutdown()
+        server.stop()
     assert len(keys) == 20 and all(key is keys[0] for key in keys)
-    assert len(fetches) == 1, f"{len(fetches)} JWKS fetches for one crowd of 20 requests"
+    assert server.fetches == 1, f"{server.fetches} JWKS fetches for one crowd of 20 requests"
 
 
 def test_an_unreachable_jwks_endpoint_is_a_503_with_a_reason_on_rest_and_mcp(database_url, jwks_keys, user):

@@ -78,6 +78,7 @@ class JwksServer:
     keys: list[SigningKey] = field(default_factory=list)
     port: int = field(default_factory=free_port)
     fetches: int = 0
+    delay_s: float = 0.0  # how long each answer takes (a slow auth server)
 
     @property
     def url(self) -> str:
@@ -89,6 +90,7 @@ class JwksServer:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802
                 owner.fetches += 1
+                time.sleep(owner.delay_s)
                 body = json.dumps({"keys": [k.jwk() for k in owner.keys]}).encode()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/json")
