@@ -8,8 +8,11 @@ pod, the reason and the fix, instead of ten minutes later.
 Permanent, by reason (container waiting reasons and the PodScheduled condition):
 - ErrImageNeverPull, InvalidImageName: at once (nothing retries them into success);
 - ErrImagePull / ImagePullBackOff: once the kubelet is backing off and the pull has failed
-  for `pull_grace_s` (its retries did not help); at once when the registry refused the credentials
-  (401/403) or its certificate (x509): retrying cannot change either. With --image-registry the
+  for `pull_grace_s` (its retries did not help); at once when the registry's certificate failed
+  (x509); when the registry refused the credentials (401/403), once the refusal outlived the
+  kubelet's first retry (`refused_grace_s`): a kubelet that could not read a new pod's
+  imagePullSecret yet (event FailedToRetrieveImagePullSecret, seen on a fresh kind node) pulls
+  without it once, is refused, and succeeds at its retry 10 s later. With --image-registry the
   message names the registry and the fix (the imagePullSecret, the CA, the nodes' reach);
 - CrashLoopBackOff: past `crash_restarts` restarts;
 - CreateContainerConfigError / CreateContainerError: for longer than `config_grace_s`;
@@ -38,6 +41,7 @@ class Limits:
     """How long a state may last before it counts as permanent."""
 
     pull_grace_s: float = 20.0
+    refused_grace_s: float = 15.0  # past the kubelet's first image pull back-off (10 s)
     crash_restarts: int = 4
     config_grace_s: float = 60.0
     unschedulable_grace_s: float = 60.0
@@ -104,8 +108,10 @@ class PodTracker:
                 return PodProblem(name, container.name, reason, message or image, _image_fix(reason, image))
             if reason in PULL_ERRORS:
                 lasted = self._lasted((name, container.name, "pull"), now, seen)
-                refused = any(word in message.lower() for word in REFUSED_PULL + UNTRUSTED_PULL)
-                if refused or (reason == "ImagePullBackOff" and lasted >= limits.pull_grace_s):
+                text = message.lower()
+                untrusted = any(word in text for word in UNTRUSTED_PULL)
+                refused = any(word in text for word in REFUSED_PULL) and lasted >= limits.refused_grace_s
+                if untrusted or refused or (reason == "ImagePullBackOff" and lasted >= limits.pull_grace_s):
                     return PodProblem(name, container.name, reason, message or image,
                                       self._pull_fix(image, message) if self._from_registry(image) else _image_fix(reason, image))
             elif reason == "CrashLoopBackOff":
