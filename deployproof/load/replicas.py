@@ -56,6 +56,10 @@ class ReplicaSampler:
     def peak(self, deployment: str) -> int:
         return max((s.ready for s in self.of(deployment)), default=0)
 
+    def peak_desired(self, deployment: str) -> int:
+        """The most replicas the HPA asked for (it may keep adding some after the load stopped: its metrics lag)."""
+        return max((s.desired for s in self.of(deployment)), default=0)
+
     def __enter__(self) -> "ReplicaSampler":
         self._thread.start()
         return self
