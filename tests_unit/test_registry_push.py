@@ -232,13 +232,20 @@ def test_containerd_pulls_the_pushed_digest_through_our_hosts_config(docker_clie
     refused = _fetch(ctr, hosts, pushed.by_digest, f"{registry_server.username}:wrong")
     anonymous = _fetch(ctr, hosts, pushed.by_digest, None)
     assert "401 Unauthorized" in refused.stderr and "no basic auth credentials" in anonymous.stderr
-    # What the kubelet would report from these is permanent at once, and names the registry (podwatch.py).
+    # What the kubelet would report from these is permanent (podwatch.py) and names the registry: an untrusted
+    # certificate at once, refused credentials once the kubelet's retry 10 s later was refused too.
     from tests_unit.test_deploy import Clock, _pod  # the same pod stand-ins as the pod-watch tests
 
-    for message, words in ((refused.stderr, "docker login"), (anonymous.stderr, "docker login"), (untrusted.stderr, "--image-registry-ca")):
+    for message, words, after_s in ((refused.stderr, "docker login", 16), (anonymous.stderr, "docker login", 16),
+                                    (untrusted.stderr, "--image-registry-ca", 0)):
         pod = _pod(waiting="ErrImagePull", message=message.strip())
         pod.status.container_statuses[0].image = pushed.by_digest
-        problem = PodTracker(clock=Clock(), registry=registry_server.registry, pull_secret="todo-registry").observe([pod])
+        tracker = PodTracker(clock=Clock(), registry=registry_server.registry, pull_secret="todo-registry")
+        problem = tracker.observe([pod])
+        if after_s:
+            assert problem is None, message
+            tracker.clock.now += after_s
+            problem = tracker.observe([pod])
         assert problem is not None and words in problem.fix and registry_server.registry.address in problem.fix, message
 
 
