@@ -517,7 +517,7 @@ def _registry_tracker(pull_secret: str | None = "todo-registry") -> PodTracker:
 
 def _refused_after_the_first_retry(tracker: PodTracker, message: str):
     assert tracker.observe([_registry_pod(message)]) is None  # the kubelet may have pulled before it could read the secret
-    tracker.clock.now += 16  # past its first back-off (10 s): the retry was refused too
+    tracker.clock.now += tracker.limits.refused_grace_s + 1  # past its first back-off (10 s): the retry was refused too
     return tracker.observe([_registry_pod(message, reason="ImagePullBackOff")])
 
 

@@ -210,7 +210,7 @@ def _fetch(ctr: list[str], hosts: Path, reference: str, user: str | None):
 
 
 def test_containerd_pulls_the_pushed_digest_through_our_hosts_config(docker_client, registry_server, tiny_image, containerd):
-    from deployproof.podwatch import PodTracker
+    from deployproof.podwatch import Limits, PodTracker
     from deployproof.providers.kind_registry import write_hosts_dir
 
     ctr, folder = containerd
@@ -236,7 +236,8 @@ def test_containerd_pulls_the_pushed_digest_through_our_hosts_config(docker_clie
     # certificate at once, refused credentials once the kubelet's retry 10 s later was refused too.
     from tests_unit.test_deploy import Clock, _pod  # the same pod stand-ins as the pod-watch tests
 
-    for message, words, after_s in ((refused.stderr, "docker login", 16), (anonymous.stderr, "docker login", 16),
+    past_retry_s = Limits().refused_grace_s + 1
+    for message, words, after_s in ((refused.stderr, "docker login", past_retry_s), (anonymous.stderr, "docker login", past_retry_s),
                                     (untrusted.stderr, "--image-registry-ca", 0)):
         pod = _pod(waiting="ErrImagePull", message=message.strip())
         pod.status.container_statuses[0].image = pushed.by_digest
