@@ -17,13 +17,14 @@ failure the diagnostics are collected before anything is removed. The pytest fix
 from __future__ import annotations
 
 import contextlib
+import logging
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator, MutableMapping
 
-from . import charts, diagnostics, preflight
+from . import capacity, charts, diagnostics, preflight
 from .errors import DeploymentError, DeployProofError, PrerequisiteError, UsageError
 from .podwatch import Limits, PodWatch
 from .progress import say, step
@@ -242,6 +243,28 @@ def deploy(settings: Settings, provider: Provider, *, cluster_run: ClusterRun | 
                 deployment.helm.uninstall()
 
 
+def _fit_to_cluster(provider: Provider, release: Release, core_api, record: MutableMapping[str, str]) -> None:
+    """Lower the HPAs' maxReplicas to what a cluster of ours can schedule (capacity.py); on a cluster handed over, warn."""
+    found = capacity.workloads(preflight.rendered(release))
+    room = capacity.cluster_capacity(core_api, release.namespace)
+    if provider.name == "existing":
+        short = capacity.shortfall(found, room)
+        if short:
+            say(f"{short}: replicas past that stay Pending (Unschedulable) — add nodes, or lower the HPAs' "
+                "maxReplicas (--set CHART.autoscaling.maxReplicas=N)", logging.WARNING)
+        return
+    maxes = capacity.fitted_max_replicas(found, room)
+    if not maxes:
+        return
+    release.set_values.update(capacity.max_replicas_values(maxes))
+    lowered = capacity.describe_lowered(found, maxes)
+    record["max_replicas_lowered"] = f"{lowered}: {room.describe()}"
+    say(f"maxReplicas lowered so every replica can be scheduled on this cluster: {lowered} ({room.describe()})")
+    still = capacity.shortfall(found, room, maxes)
+    if still:
+        say(f"even at minReplicas + 1, {still}", logging.WARNING)
+
+
 def undeploy(settings: Settings, provider: Provider) -> None:
     """Uninstall the release and delete its namespace; return once the namespace is gone."""
     _release(settings, provider, {}).uninstall(wait_namespace=True)
@@ -310,6 +333,7 @@ def _install(settings: Settings, run: ClusterRun, images: Images | None, record:
     clients = KubeClients.connect(provider.kubeconfig(), provider.context())
     try:
         pull_secret = _pull_secret(settings, release, clients.core)
+        _fit_to_cluster(provider, release, clients.core, record)
         timings.release_upgraded = release.exists()
         log_dir = Path(settings.report_dir).resolve()
         log_dir.mkdir(parents=True, exist_ok=True)

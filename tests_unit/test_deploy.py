@@ -173,6 +173,13 @@ class FakeCore:
     def list_namespaced_service(self, namespace, label_selector=""):
         return k.V1ServiceList(items=self.services)
 
+    # The capacity the release is fitted to (capacity.py): one roomy node, nothing else requested.
+    def list_node(self):
+        return k.V1NodeList(items=[k.V1Node(status=k.V1NodeStatus(allocatable={"cpu": "16", "memory": "64Gi"}))])
+
+    def list_pod_for_all_namespaces(self):
+        return k.V1PodList(items=[])
+
 
 def _service(name: str, component: str, kind: str, node_port: int | None = None) -> k.V1Service:
     return k.V1Service(metadata=k.V1ObjectMeta(name=name, labels={"app.kubernetes.io/name": component}),

@@ -23,12 +23,12 @@ import math
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ..capacity import Capacity, cluster_capacity, format_cpu, format_memory, quantity  # noqa: F401 (this module's API too)
 from ..charts import APP_CHARTS, UMBRELLA
 from ..progress import say
 from .findings import Finding
@@ -44,27 +44,6 @@ MIN_MEMORY = 32 * 2**20
 MEASURED_CPU_FLOOR = 0.001  # 1m: an idle pod's "0" must not divide the ratios into infinity
 HPA_TARGET_RANGE = (50, 85)
 METRICS = ("metrics.k8s.io", "v1beta1")
-
-
-def quantity(value: str | int | float | None) -> float:
-    """A Kubernetes quantity ('250m', '1614694n', '84592Ki', '1Gi') as a float (cores, bytes)."""
-    if value in (None, ""):
-        return 0.0
-    from kubernetes.utils.quantity import parse_quantity
-
-    return float(parse_quantity(value if isinstance(value, str) else Decimal(str(value))))
-
-
-def format_cpu(cores: float | None) -> str:
-    if cores is None:
-        return "-"
-    return f"{cores * 1000:.0f}m" if cores < 10 else f"{cores:.1f}"
-
-
-def format_memory(size: float | None) -> str:
-    if size is None:
-        return "-"
-    return f"{size / 2**20:.0f}Mi" if size < 10 * 2**30 else f"{size / 2**30:.1f}Gi"
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -430,41 +409,6 @@ def value_changes(recommendations: list[Recommendation], release: str) -> tuple[
                    f"it ran at {r.hpa['measured_utilisation_pct']}% of the current one")
             changes.append(ValueChange((chart, *HPA_TARGET_KEY), r.hpa["target_cpu_pct"], r.hpa["recommended_target_cpu_pct"], why))
     return changes, skipped
-
-
-@dataclass(frozen=True)
-class Capacity:
-    """What the nodes can give the release: allocatable, less what pods of other namespaces request."""
-
-    allocatable_cpu: float
-    allocatable_memory: float
-    others_cpu: float
-    others_memory: float
-
-    @property
-    def free_cpu(self) -> float:
-        return self.allocatable_cpu - self.others_cpu
-
-    @property
-    def free_memory(self) -> float:
-        return self.allocatable_memory - self.others_memory
-
-
-def cluster_capacity(core_api: Any, namespace: str) -> Capacity:
-    """The nodes' allocatable CPU and memory, and the requests of pods outside `namespace` that hold them."""
-    cpu = memory = others_cpu = others_memory = 0.0
-    for node in core_api.list_node().items:
-        allocatable = node.status.allocatable or {}
-        cpu += quantity(allocatable.get("cpu"))
-        memory += quantity(allocatable.get("memory"))
-    for pod in core_api.list_pod_for_all_namespaces().items:
-        if pod.metadata.namespace == namespace or pod.status.phase in ("Succeeded", "Failed"):
-            continue
-        for container in pod.spec.containers:
-            requests = (container.resources.requests or {}) if container.resources else {}
-            others_cpu += quantity(requests.get("cpu"))
-            others_memory += quantity(requests.get("memory"))
-    return Capacity(cpu, memory, others_cpu, others_memory)
 
 
 def requests_at_max_replicas(recommendations: list[Recommendation]) -> tuple[float, float, list[str]]:
