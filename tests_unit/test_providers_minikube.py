@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 
 import pytest
 
@@ -169,3 +170,46 @@ def test_a_rebuilt_image_is_dropped_from_minikubes_cache(tmp_path):
     cached.write_text("cached from sha256:1")
     assert offline.forget_changed_images([name], {name: "sha256:1"}, tmp_path) == [] and cached.exists()
     assert offline.forget_changed_images([name], {name: "sha256:2"}, tmp_path) == [name] and not cached.exists()
+
+
+def test_offline_start_runs_the_kind_nodes_networkpolicy_agent(monkeypatch):
+    """The bridge CNI enforces nothing: offline, our agent's image is loaded and its manifest applied (with our image
+    name filled in), then the DaemonSet must be ready; a refused apply is a prerequisite error naming the fix."""
+    from deployproof.providers.kind_node import images
+
+    monkeypatch.setattr(minikube_provider, "find_minikube", lambda build=False: "/usr/bin/minikube")
+    provider = minikube_provider.MinikubeProvider(MinikubeSettings(offline=True, addons=()))
+    calls: list[tuple] = []
+    ready = iter(["0/1", "1/1"])
+
+    def fake_run(*args, **kwargs):
+        calls.append(("minikube", *args))
+        return subprocess.CompletedProcess(args, 0, "", "")
+
+    def fake_kubectl(*args, check=False, input=None):
+        calls.append(("kubectl", *args, input))
+        out = next(ready) if "daemonset" in args else ""
+        return subprocess.CompletedProcess(args, 0, out, "")
+
+    monkeypatch.setattr(provider, "_run", fake_run)
+    monkeypatch.setattr(provider, "_kubectl", fake_kubectl)
+    monkeypatch.setattr(minikube_provider, "poll_until", lambda check, **kw: [check() for _ in range(2)][-1])
+    provider._after_start({})
+    assert ("minikube", "image", "load", "--daemon", images.network_policies_image()) in calls
+    applied = next(c[-1] for c in calls if c[:4] == ("kubectl", "apply", "-f", "-"))
+    assert "kind: DaemonSet" in applied and f"image: {images.network_policies_image()}" in applied
+
+    def refused(*args, check=False, input=None):
+        return subprocess.CompletedProcess(args, 1, "", "error: the server could not find the requested resource")
+
+    monkeypatch.setattr(provider, "_kubectl", refused)
+    with pytest.raises(PrerequisiteError, match="NetworkPolicy agent"):
+        provider._after_start({})
+
+
+@pytest.mark.parametrize(("status", "ready"), [("1/1", True), ("0/1", False), ("/", False), ("0/0", False)])
+def test_the_agent_is_ready_when_every_scheduled_pod_is(monkeypatch, status, ready):
+    monkeypatch.setattr(minikube_provider, "find_minikube", lambda build=False: "/usr/bin/minikube")
+    provider = minikube_provider.MinikubeProvider()
+    monkeypatch.setattr(provider, "_kubectl", lambda *args, **kw: subprocess.CompletedProcess(args, 0, status, ""))
+    assert provider._network_policies_ready()[0] is ready

@@ -39,6 +39,7 @@ HOST_RESERVE_MB = 2048
 MINIMUM_MEMORY_MB = 1800  # minikube's own floor (it refuses less)
 READY_TIMEOUT = 300.0
 METRICS_SERVER_NAMESPACE = "kube-system"
+NETWORK_POLICIES_MANIFEST = "default-cni.yaml"  # kind's node manifest: kube-network-policies, its RBAC and DaemonSet
 
 
 @dataclass(frozen=True)
@@ -166,10 +167,10 @@ class MinikubeProvider(Provider):
         # minikube writes its context into KUBECONFIG: keep it in a file of ours, not ~/.kube/config.
         return run([self.binary, "-p", self.settings.profile, *args], env=self.env(), check=check, quiet=quiet, timeout=timeout)
 
-    def _kubectl(self, *args: str, check: bool = False):
+    def _kubectl(self, *args: str, check: bool = False, input: str | None = None):
         from ..kube import kubectl_args
 
-        return run([self.kubectl_bin, *kubectl_args(self._kubeconfig, self.context()), *args], check=check, quiet=True)
+        return run([self.kubectl_bin, *kubectl_args(self._kubeconfig, self.context()), *args], check=check, quiet=True, input=input)
 
     def start_command(self) -> list[str]:
         cpus, memory, _notes = self.resources()
@@ -260,6 +261,9 @@ class MinikubeProvider(Provider):
                                     "run `python -m deployproof.providers.minikube_node --force` to rebuild it")
 
     def _after_start(self, timings: dict[str, float]) -> None:
+        if self.settings.offline:
+            with step("NetworkPolicy agent (kube-network-policies) ready", timings):
+                self._enable_network_policies()
         if "metrics-server" in self.settings.addons:
             with step("metrics-server addon answering", timings):
                 self._enable_metrics_server()
@@ -268,6 +272,27 @@ class MinikubeProvider(Provider):
         for addon in self.settings.addons:
             if addon != "metrics-server":
                 self._run("addons", "enable", addon)
+
+    def _enable_network_policies(self) -> None:
+        """The bridge CNI enforces no NetworkPolicy: on the offline path our kind nodes' agent runs here too, judging
+        the node's new pod connections from the queue its unit feeds (dockerfiles/minikube-node: queue-pod-connections,
+        the table guard) and learning pod IPs from containerd's NRI (the kind node's containerd config, kept by minikube)."""
+        from .kind_node import images, nodeimage
+
+        self._run("image", "load", "--daemon", images.network_policies_image())
+        manifest = nodeimage.render_manifest(nodeimage.MANIFESTS / NETWORK_POLICIES_MANIFEST)
+        out = self._kubectl("apply", "-f", "-", input=manifest)
+        if out.returncode != 0:
+            raise PrerequisiteError(f"the NetworkPolicy agent could not be applied to minikube profile {self.settings.profile!r}: "
+                                    f"{out.stderr.strip()[-300:]}", "see `minikube logs`; the node image may be stale "
+                                    "(python -m deployproof.providers.minikube_node --force)")
+        poll_until(self._network_policies_ready, description="kube-network-policies ready on the minikube node", timeout=READY_TIMEOUT)
+
+    def _network_policies_ready(self) -> tuple[bool, str]:
+        out = self._kubectl("-n", "kube-system", "get", "daemonset", "kube-network-policies",
+                            "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}")
+        ready, _, desired = out.stdout.strip().partition("/")
+        return (out.returncode == 0 and ready == desired and ready not in ("", "0")), f"ready {out.stdout.strip() or '-'}"
 
     def _metrics_server_args(self) -> list[str] | None:
         out = self._kubectl("get", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "-o", "json")

@@ -28,8 +28,8 @@ RUN systemctl disable kubelet.service deployproof-cni.path deployproof-preload.s
  && mkdir -p /home/docker/.ssh /etc/kubernetes/manifests && chmod 0700 /home/docker/.ssh \
  && chown -R docker:docker /home/docker \
  && chmod 0440 /etc/sudoers.d/20-passwordless-sudo && chmod 0755 /usr/local/bin/minikube-entrypoint \
- && chmod 0755 /usr/local/bin/refuse-untranslated-services \
- && systemctl enable ssh.service containerd.service deployproof-service-guard.service \
+ && chmod 0755 /usr/local/bin/refuse-untranslated-services /usr/local/bin/queue-pod-connections \
+ && systemctl enable ssh.service containerd.service deployproof-service-guard.service deployproof-netpol-queue.service \
  && containerd --version && crictl --version && mkdir -p /run/sshd && sshd -t
 
 ENTRYPOINT ["/usr/local/bin/minikube-entrypoint", "/usr/local/bin/entrypoint", "/sbin/init"]

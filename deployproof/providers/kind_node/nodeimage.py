@@ -47,16 +47,22 @@ def _tree(root: Path, prefix: str) -> dict[str, Path]:
     return found
 
 
-def rendered_manifests(folder: Path) -> dict[str, Path]:
-    """The node's manifests with our image names filled in, written into `folder`."""
+def render_manifest(template: Path) -> str:
+    """A node manifest (dockerfiles/kind-node/manifests) with our image names and settings filled in."""
     names = {"NETWORK_POLICIES_IMAGE": images.network_policies_image(), "METRICS_SERVER_IMAGE": images.metrics_server_image(),
              "METRIC_RESOLUTION": versions.TEST_CLUSTER_METRIC_RESOLUTION}
+    text = template.read_text()
+    for key, value in names.items():
+        text = text.replace(key, value)
+    return text
+
+
+def rendered_manifests(folder: Path) -> dict[str, Path]:
+    """The node's manifests with our image names filled in, written into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     out: dict[str, Path] = {}
     for template in sorted(MANIFESTS.glob("*.yaml")):
-        text = template.read_text()
-        for key, value in names.items():
-            text = text.replace(key, value)
+        text = render_manifest(template)
         target = folder / template.name
         if not target.exists() or target.read_text() != text:
             target.write_text(text)

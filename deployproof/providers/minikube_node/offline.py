@@ -158,6 +158,7 @@ def ensure_cache(kubernetes: str, client=None, *, timings: dict[str, float] | No
     client.images.get(ref.tag).tag(repository, tag)
     tagged[storage_provisioner_image()] = ref.tag
     tagged[images.metrics_server_image()] = images.metrics_server_image()
+    tagged[images.network_policies_image()] = images.network_policies_image()  # loaded after start (minikube.py)
     forget_changed_images(tagged, {name: client.images.get(name).id for name in tagged})
     say(f"minikube offline cache for Kubernetes {kubernetes}: {folder} and {len(tagged)} images in the docker daemon")
     return tagged
