@@ -136,3 +136,69 @@ def test_mcp_is_stateless_any_request_stands_alone(hs_server, user):
     assert response.status_code == 200, response.text
     assert "mcp-session-id" not in response.headers
     assert json.loads(response.json()["result"]["content"][0]["text"]) == []
+
+
+# --- the MCP server starts beside the app, off the path to Ready (mcp_endpoint.py) -------------------------
+
+_TOOLS_LIST = {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {}}
+
+
+def _mcp_headers(user: str) -> dict[str, str]:
+    return {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {hs256_token(user)}"}
+
+
+def test_importing_the_app_leaves_the_mcp_sdk_for_after_start():
+    """The SDK's import is most of a replacement pod's start: the app module must not pay it."""
+    import subprocess
+    import sys
+
+    probe = "import sys, todo_backend.main; print(sorted(m for m in sys.modules if m == 'mcp' or m.startswith('mcp.')))"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
+
+
+def test_an_mcp_request_during_the_servers_start_waits_and_is_answered(database_url, user, monkeypatch):
+    import time
+
+    from conftest import make_settings, start_app_server
+    from todo_backend import main
+
+    built = main._build_mcp_server
+
+    def slow_build(store):  # type: ignore[no-untyped-def]
+        time.sleep(1.5)
+        return built(store)
+
+    monkeypatch.setattr(main, "_build_mcp_server", slow_build)
+    server = start_app_server(lambda **kw: make_settings(database_url, **kw))
+    try:
+        begun = time.monotonic()
+        assert httpx.get(f"{server.url}/healthz", trust_env=False).status_code == 200  # the app answers meanwhile
+        response = httpx.post(f"{server.url}/mcp", json=_TOOLS_LIST, headers=_mcp_headers(user), trust_env=False, timeout=30)
+        waited = time.monotonic() - begun
+        assert response.status_code == 200, response.text
+        assert sorted(t["name"] for t in response.json()["result"]["tools"])[0] == "add_task"
+        assert waited >= 0.5, f"answered after {waited:.2f}s: the request did not wait for the slow start"
+    finally:
+        server.stop()
+
+
+def test_an_mcp_server_that_cannot_start_answers_503_json_and_the_app_stays_up(database_url, user, monkeypatch):
+    from conftest import make_settings, start_app_server
+    from todo_backend import main
+
+    def broken_build(store):  # type: ignore[no-untyped-def]
+        raise RuntimeError("secret internal detail /opt/venv/lib")
+
+    monkeypatch.setattr(main, "_build_mcp_server", broken_build)
+    server = start_app_server(lambda **kw: make_settings(database_url, **kw))
+    try:
+        response = httpx.post(f"{server.url}/mcp", json=_TOOLS_LIST, headers=_mcp_headers(user), trust_env=False, timeout=30)
+        assert response.status_code == 503 and response.headers["retry-after"] == "1"
+        assert "failed to start" in response.json()["detail"] and "secret" not in response.text
+        assert response.headers.get("x-request-id")
+        unauthenticated = httpx.post(f"{server.url}/mcp", json=_TOOLS_LIST, trust_env=False)
+        assert unauthenticated.status_code == 401  # the token is checked first, as always
+        assert httpx.get(f"{server.url}/healthz", trust_env=False).status_code == 200
+    finally:
+        server.stop()

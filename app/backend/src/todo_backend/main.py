@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 from fastapi import FastAPI
 from starlette.routing import Route
 
@@ -20,7 +21,7 @@ from .auth import TokenVerifier
 from .chat.service import ChatService, build_agent
 from .db import make_engine
 from .logs import configure_logging
-from .mcp_server import McpEndpoint, build_mcp_server
+from .mcp_endpoint import McpEndpoint
 from .middleware import RequestContextMiddleware, RequestGuardMiddleware
 from .settings import Settings, get_settings
 from .tasks import TaskStore
@@ -33,13 +34,15 @@ def create_app(settings: Settings | None = None, *, served_by: str | None = None
     configure_logging(settings.log_level)
     engine = make_engine(settings)
     store = TaskStore(engine)
-    mcp = build_mcp_server(store)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with mcp.session_manager.run():
+        # The MCP server starts beside the app, not before it (mcp_endpoint.py: its SDK's import is most of a start).
+        async with anyio.create_task_group() as group:
+            group.start_soon(endpoint.serve, lambda: _build_mcp_server(store))
             log.info("backend started", extra={"auth_mode": settings.auth_mode, "chat_agent": settings.chat_agent})
             yield
+            group.cancel_scope.cancel()
         engine.dispose()
         log.info("backend stopped")
 
@@ -54,7 +57,6 @@ def create_app(settings: Settings | None = None, *, served_by: str | None = None
     app.include_router(tasks.router)
     app.include_router(chat.router)
     endpoint = McpEndpoint(
-        mcp,
         app.state.verifier,
         stream_idle_seconds=settings.mcp_stream_idle_seconds,
         streams_per_user=settings.mcp_streams_per_user,
@@ -72,6 +74,14 @@ def create_app(settings: Settings | None = None, *, served_by: str | None = None
     )
     app.add_middleware(RequestContextMiddleware, served_by=served_by)
     return app
+
+
+def _build_mcp_server(store: TaskStore) -> Any:
+    """The MCP tool server (imported here, in the worker thread that builds it), and the chat's MCP client warmed too."""
+    from .chat import mcp_tools  # noqa: F401  (the offline agent imports it on its first turn: paid here instead)
+    from .mcp_server import build_mcp_server
+
+    return build_mcp_server(store)
 
 
 _app: FastAPI | None = None

@@ -3,8 +3,8 @@
 The backend image ships bytecode for these files only (dockerfiles/backend.Dockerfile): the rest of
 site-packages and the standard library keep their sources, and whatever a rare path imports later is
 compiled in memory then. Loaded here the way the server loads them: uvicorn's own configuration step (its
-loop, HTTP, WebSocket and lifespan modules), the app built with both chat agents and both auth modes, the
-OpenAI agent's SDK, the migration command, and a chat turn's MCP client up to its first (refused) connection. Nothing connects to a database: the engine connects on first use.
+loop, HTTP, WebSocket and lifespan modules), the app built with both chat agents and both auth modes, the MCP
+tool server (built after start), the OpenAI agent's SDK, the migration command, and a chat turn's MCP client up to its first (refused) connection. Nothing connects to a database: the engine connects on first use.
 """
 
 from __future__ import annotations
@@ -38,6 +38,12 @@ def load_server_modules() -> None:
     config.load()  # imports the loop, protocol and lifespan implementations it picked
     config.get_loop_factory()
     create_app(Settings(auth_mode="jwks", auth_jwks_url="http://127.0.0.1:9/jwks", chat_agent="offline"))
+    # The MCP tool server is built after start, in a worker thread (main._build_mcp_server): the same modules here.
+    from .db import make_engine
+    from .main import _build_mcp_server
+    from .tasks import TaskStore
+
+    _build_mcp_server(TaskStore(make_engine(Settings())))
     import alembic.command  # noqa: F401  (what migrate runs, and the env module's imports)
     import alembic.runtime.migration  # noqa: F401
     # The OpenAI agent imports its SDK on its first reply (chat/openai_agent.py): the same names here.

@@ -7,11 +7,13 @@ in the assistant message's `agent_context` and read back from the conversation h
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .base import AgentReply, ChatTurn, HistoryItem
 from .intents import Intent, TaskRef, parse, parse_ref
-from .mcp_tools import McpToolSession, ToolCallError, mcp_tool_session
+
+if TYPE_CHECKING:
+    from .mcp_tools import McpToolSession
 
 HELP = (
     "I can manage your tasks. Try: “add buy milk”, “remind me to call mom”, “what's left to do?”, "
@@ -65,6 +67,8 @@ def _pending(history: list[HistoryItem]) -> dict[str, Any] | None:
 
 class OfflineAgent:
     async def reply(self, turn: ChatTurn) -> AgentReply:
+        from .mcp_tools import ToolCallError, mcp_tool_session  # the MCP SDK: imported after start (main.py)
+
         async with mcp_tool_session(turn.mcp_url, turn.bearer_token) as tools:
             try:
                 reply = await self._handle(turn, tools)
