@@ -263,6 +263,8 @@ esac
 def kubectl_ai_binary() -> Path:
     binary = toolcache.kubectl_ai_cached()
     if binary is None:
+        if os.environ.get("DEPLOYPROOF_REQUIRE_KUBECTL_AI") == "1":  # CI, after SC-4 built it: a skip would hide a loss
+            pytest.fail(f"kubectl-ai {versions.KUBECTL_AI} is required here (DEPLOYPROOF_REQUIRE_KUBECTL_AI=1) but not built")
         pytest.skip(f"kubectl-ai {versions.KUBECTL_AI} is not built yet (SC-4 builds it on first use, or: python -c "
                     "'from deployproof.aiops import toolcache; toolcache.kubectl_ai()')")
     return binary
