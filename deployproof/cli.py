@@ -17,7 +17,7 @@ from .errors import DeployProofError, PrerequisiteError, UsageError
 EXIT_FAILED, EXIT_USAGE, EXIT_PREREQUISITE, EXIT_INTERRUPTED = 1, 2, 3, 130
 # The registry options too: a kind cluster made for --image-registry pulls from it (containerd hosts config at creation).
 CLUSTER_FIELDS = ("cluster_provider", "kubeconfig", "kube_context", "kubernetes_version", "kind_nodes", "image_registry",
-                  "image_registry_ca", "minikube_offline")
+                  "image_registry_ca", "minikube_offline", "minikube_app_access")
 # Settings the CLI has no use for (they shape a pytest run: its scope, its load tests).
 PYTEST_ONLY_FIELDS = ("criteria", "allow_load_to")
 # Older spellings of the cluster commands' options, still accepted.

@@ -219,6 +219,10 @@ FIELDS: tuple[Field, ...] = (
           "minikube with nothing downloaded: the docker driver, our node image (--base-image) and minikube's cache "
           "filled with our Kubernetes binaries and images (our CI sets it); without it minikube downloads what it needs",
           parse=_bool, flag=True),
+    Field("minikube_app_access", "--minikube-app-access", "DEPLOYPROOF_MINIKUBE_APP_ACCESS", "auto",
+          "how the host reaches the app on minikube's docker driver: node-ip (the NodePort at `minikube ip`, routable "
+          "on Linux only), host-port (the node container publishes the app's NodePorts on 127.0.0.1, as kind does: "
+          "macOS and Windows), auto = node-ip on Linux, host-port elsewhere", ("auto", "node-ip", "host-port")),
 )
 FIELDS_BY_NAME = {f.name: f for f in FIELDS}
 
@@ -248,6 +252,7 @@ class Settings:
     image_registry_ca: Path | None = None
     test_registry: str = "off"  # "on": registry_server.start_test_registry() for the session (pytest_plugin's `settings`)
     minikube_offline: bool = False
+    minikube_app_access: str = "auto"  # auto, node-ip or host-port (providers/minikube.py)
     # where each value came from (option, env, ini or default): shown in the report header
     sources: Mapping[str, str] = field(default_factory=dict, compare=False)
 

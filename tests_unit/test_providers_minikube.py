@@ -213,3 +213,51 @@ def test_the_agent_is_ready_when_every_scheduled_pod_is(monkeypatch, status, rea
     provider = minikube_provider.MinikubeProvider()
     monkeypatch.setattr(provider, "_kubectl", lambda *args, **kw: subprocess.CompletedProcess(args, 0, status, ""))
     assert provider._network_policies_ready()[0] is ready
+
+
+@pytest.mark.parametrize(("access", "platform", "published"), [
+    ("auto", "linux", False), ("auto", "darwin", True), ("auto", "win32", True),
+    ("host-port", "linux", True), ("node-ip", "darwin", False)])
+def test_the_app_is_published_on_loopback_where_the_node_ip_is_not_routable(access, platform, published):
+    assert minikube_provider.publishes_host_ports(MinikubeSettings(app_access=access), platform) is published
+
+
+def test_host_port_access_publishes_the_apps_node_ports_on_loopback_only(monkeypatch):
+    command = start_arguments(MinikubeSettings(offline=True, app_access="host-port"), cpus=2, memory_mb=8192,
+                              base_image="deployproof/minikube-node:abc", as_root=True)
+    assert [a for a in command if a.startswith("--ports")] == [
+        f"--ports=127.0.0.1:{versions.FRONTEND_NODE_PORT}:{versions.FRONTEND_NODE_PORT}",
+        f"--ports=127.0.0.1:{versions.ECHO_NODE_PORT}:{versions.ECHO_NODE_PORT}"]
+    monkeypatch.setattr(minikube_provider, "find_minikube", lambda build=False: "/usr/bin/minikube")
+    provider = minikube_provider.MinikubeProvider(MinikubeSettings(app_access="host-port"))
+    monkeypatch.setattr(provider, "_run", lambda *a, **kw: subprocess.CompletedProcess(a, 0, "192.168.49.2\n", ""))
+    assert provider.node_port_url(versions.FRONTEND_NODE_PORT) == f"http://127.0.0.1:{versions.FRONTEND_NODE_PORT}"
+    assert provider.app_origins(versions.FRONTEND_NODE_PORT) == [
+        f"http://127.0.0.1:{versions.FRONTEND_NODE_PORT}", f"http://192.168.49.2:{versions.FRONTEND_NODE_PORT}"]
+    with pytest.raises(PrerequisiteError, match="not published") as error:
+        provider.node_port_url(31999)
+    assert "frontend.service.nodePort" in error.value.fix
+
+
+def test_a_taken_host_port_is_refused_before_minikube_starts(monkeypatch):
+    import socket
+
+    monkeypatch.setattr(minikube_provider, "find_minikube", lambda build=False: "/usr/bin/minikube")
+    provider = minikube_provider.MinikubeProvider(MinikubeSettings(app_access="host-port"))
+    monkeypatch.setattr(minikube_provider, "HOST_PORTS", (0,))  # any port: bound below first
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        monkeypatch.setattr(minikube_provider, "HOST_PORTS", (holder.getsockname()[1],))
+        with pytest.raises(PrerequisiteError, match="in use") as error:
+            provider._check_host_ports_free()
+    assert "cluster down" in error.value.fix
+
+
+def test_the_app_access_is_a_setting_with_three_choices(monkeypatch):
+    monkeypatch.setattr(minikube_provider, "find_minikube", lambda build=False: "/usr/bin/minikube")
+    assert Settings.load({}).minikube_app_access == "auto"
+    assert Settings.load({}, env={"DEPLOYPROOF_MINIKUBE_APP_ACCESS": "host-port"}).minikube_app_access == "host-port"
+    with pytest.raises(Exception, match="minikube-app-access"):
+        Settings.load({"minikube_app_access": "tunnel"})
+    assert get_provider(Settings.load({"cluster_provider": "minikube", "minikube_app_access": "node-ip"})).settings.app_access == "node-ip"

@@ -43,11 +43,11 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     supported), so a run proves the release it names — a running cluster of another release is replaced.
     A bare name (`deployproof cluster down`) takes whatever release runs.
     """
-    kubernetes_version, kind_nodes, registry, registry_ca, minikube_offline = None, 1, None, None, False
+    kubernetes_version, kind_nodes, registry, registry_ca, minikube_offline, minikube_app_access = None, 1, None, None, False, "auto"
     if not isinstance(choice, str):
         kubernetes_version, kind_nodes = choice.kubernetes_version, choice.kind_nodes
         registry, registry_ca = choice.image_registry, choice.image_registry_ca
-        minikube_offline = choice.minikube_offline
+        minikube_offline, minikube_app_access = choice.minikube_offline, choice.minikube_app_access
         choice, kubeconfig, context = choice.cluster_provider, choice.kubeconfig, choice.kube_context
     resolved = resolve_name(choice)
     if resolved == "embedded":
@@ -57,7 +57,8 @@ def get_provider(choice: Settings | str = "auto", *, kubeconfig: str | os.PathLi
     if resolved == "minikube":
         from .minikube import MinikubeProvider, MinikubeSettings
 
-        return MinikubeProvider(MinikubeSettings(kubernetes_version=kubernetes_version or versions.KUBERNETES, offline=minikube_offline))
+        return MinikubeProvider(MinikubeSettings(kubernetes_version=kubernetes_version or versions.KUBERNETES, offline=minikube_offline,
+                                                 app_access=minikube_app_access))
     if resolved == "kind":
         from .kind import KindProvider
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -39,6 +40,7 @@ HOST_RESERVE_MB = 2048
 MINIMUM_MEMORY_MB = 1800  # minikube's own floor (it refuses less)
 READY_TIMEOUT = 300.0
 METRICS_SERVER_NAMESPACE = "kube-system"
+HOST_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # NodePorts published on 127.0.0.1 (host-port access)
 NETWORK_POLICIES_MANIFEST = "default-cni.yaml"  # kind's node manifest: kube-network-policies, its RBAC and DaemonSet
 
 
@@ -51,10 +53,17 @@ class MinikubeSettings:
     kubernetes_version: str = versions.KUBERNETES
     addons: tuple[str, ...] = ("metrics-server",)
     offline: bool = False  # our node image and cache, nothing downloaded (settings.minikube_offline)
+    app_access: str = "auto"  # node-ip, host-port, or auto (settings.minikube_app_access)
     extra_config: tuple[str, ...] = field(default_factory=lambda: (
         f"controller-manager.horizontal-pod-autoscaler-sync-period={versions.TEST_CLUSTER_HPA_SYNC_PERIOD}",
         f"controller-manager.node-monitor-grace-period={versions.KIND_NODE_MONITOR_GRACE}",
     ))
+
+
+def publishes_host_ports(s: MinikubeSettings, platform: str = sys.platform) -> bool:
+    """Whether the node container publishes the app's NodePorts on 127.0.0.1: asked for, or where the node IP is not
+    routable from the host (the docker driver on macOS/Windows runs the node inside docker's own VM)."""
+    return s.app_access == "host-port" or (s.app_access == "auto" and not platform.startswith("linux"))
 
 
 def fit_resources(cpus: int, memory_mb: int, host_cpus: int, host_memory_mb: int) -> tuple[int, int, list[str]]:
@@ -97,6 +106,10 @@ def start_arguments(s: MinikubeSettings, *, cpus: int, memory_mb: int, base_imag
             cmd.append(f"--driver={s.driver}")
         if as_root and (s.driver in (None, "docker")):
             cmd.append("--force")  # the docker driver refuses root otherwise
+    if publishes_host_ports(s):
+        # docker's own publishing (minikube hands --ports to `docker run -p`), loopback only: a fixed port, known before
+        # the deploy (Better Auth's trusted origin), reaching the Service through kube-proxy like any NodePort.
+        cmd += [f"--ports=127.0.0.1:{port}:{port}" for port in HOST_PORTS]
     cmd += [f"--extra-config={item}" for item in s.extra_config]
     return cmd
 
@@ -221,13 +234,14 @@ class MinikubeProvider(Provider):
                 raise self._not_ours()
             recorded = json.loads(self._record.read_text())
             if self.is_running() and recorded.get("kubernetes") == self.settings.kubernetes_version \
-                    and recorded.get("base_image") == self._base_image:
+                    and recorded.get("base_image") == self._base_image and recorded.get("host_ports", []) == self._host_ports():
                 say(f"minikube profile {self.settings.profile!r} (ours) is running: reused")
                 self._run("update-context", quiet=True)
                 self._after_start(timings)
                 return timings
             say(f"minikube profile {self.settings.profile!r} (ours) is stopped, broken or of another release/node image: recreating it")
             self._run("delete", check=False)
+        self._check_host_ports_free()
         cpus, memory, notes = self.resources()
         for note in notes:
             say(f"note: {note} (the plan's resources are {PLAN_CPUS} CPUs / {PLAN_MEMORY_MB} MB)")
@@ -240,9 +254,27 @@ class MinikubeProvider(Provider):
                 node_id = self._node_id()
                 if node_id:  # a half-started node is ours too: down() may delete it
                     self._record.write_text(json.dumps({"node_id": node_id, "created": time.time(), "base_image": self._base_image,
+                                                        "host_ports": self._host_ports(),
                                                         "kubernetes": self.settings.kubernetes_version, "offline": self.settings.offline}))
         self._after_start(timings)
         return timings
+
+    def _host_ports(self) -> list[int]:
+        return list(HOST_PORTS) if publishes_host_ports(self.settings) else []
+
+    def _check_host_ports_free(self) -> None:
+        """docker's port publishing fails late and vaguely when a port is taken (another cluster's NodePort)."""
+        for port in self._host_ports():
+            with socket.socket() as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError as exc:
+                    raise PrerequisiteError(
+                        f"host port 127.0.0.1:{port}, which the minikube node would publish (--minikube-app-access host-port), "
+                        f"is in use ({exc})",
+                        "bring down the cluster that publishes it (`deployproof cluster down --cluster-provider kind`, or "
+                        f"embedded), or stop the process `ss -ltnp sport = :{port}` names") from exc
 
     def _prepare_offline(self, timings: dict[str, float]) -> None:
         from .minikube_node import offline
@@ -363,16 +395,27 @@ class MinikubeProvider(Provider):
         return self._run("ip", quiet=True).stdout.strip()
 
     def node_port_url(self, node_port: int) -> str:
+        if publishes_host_ports(self.settings):
+            if node_port not in HOST_PORTS:
+                raise PrerequisiteError(
+                    f"NodePort {node_port} is not published on 127.0.0.1 by the minikube node (it publishes {HOST_PORTS})",
+                    f"keep frontend.service.nodePort at {versions.FRONTEND_NODE_PORT}, or use --minikube-app-access node-ip "
+                    "where the node IP is routable (Linux)")
+            return f"http://127.0.0.1:{node_port}"
         if not sys.platform.startswith("linux"):
             raise PrerequisiteError(
                 "with minikube's docker driver on macOS/Windows the node IP is not routable from the host",
-                f"run `minikube -p {self.settings.profile} service <frontend service> -n <namespace> --url` in another "
-                "terminal and pass its URL with --app-url")
+                "use --minikube-app-access host-port (the default there: the NodePorts published on 127.0.0.1), or run "
+                f"`minikube -p {self.settings.profile} service <frontend service> -n <namespace> --url` and pass its URL "
+                "with --app-url")
         return f"http://{self.node_ip()}:{node_port}"
 
     def app_origins(self, node_port: int) -> list[str]:
         out = self._run("ip", check=False, quiet=True)
-        return [f"http://{out.stdout.strip()}:{node_port}"] if out.returncode == 0 and out.stdout.strip() else []
+        origins = [f"http://{out.stdout.strip()}:{node_port}"] if out.returncode == 0 and out.stdout.strip() else []
+        if publishes_host_ports(self.settings):
+            origins.insert(0, f"http://127.0.0.1:{node_port}")
+        return origins
 
     def own_addresses(self) -> list[str]:
         # The profile's node container, when deployproof created it (the record of its container id).
