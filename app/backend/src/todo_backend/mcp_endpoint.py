@@ -58,11 +58,11 @@ class McpEndpoint:
     async def serve(self, build: Callable[[], Any]) -> None:
         """Build the server with `build` in a worker thread, then run its session manager until cancelled.
 
-        A server that cannot be built is logged and /mcp answers 503 naming it; the rest of the app stays up."""
+        A server that cannot be built is logged (with its cause) and /mcp answers 503; the rest of the app stays up."""
         self._started = asyncio.Event()
         try:
             server = await anyio.to_thread.run_sync(build)
-        except Exception as exc:  # noqa: BLE001 (any failure to build: the app keeps serving, /mcp says why)
+        except Exception as exc:  # noqa: BLE001 (any failure to build: the app keeps serving, /mcp answers 503)
             log.exception("the MCP server could not be built")
             self.failure = f"{type(exc).__name__}: {exc}"
             self._started.set()
@@ -71,7 +71,10 @@ class McpEndpoint:
             self.mcp = server
             self._started.set()
             log.info("MCP server started")
-            await anyio.sleep_forever()
+            try:
+                await anyio.sleep_forever()
+            finally:
+                self.mcp = None  # shutting down: its session manager stops with this block
 
     async def _server(self) -> Any:
         """The started server; None when it is not (yet) there after `start_timeout_seconds`, or failed."""
