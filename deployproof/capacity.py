@@ -155,6 +155,18 @@ def shortfall(found: list[Workload], capacity: Capacity, maxes: dict[str, int] |
     return f"at its maximum replicas the release requests {format_cpu(cpu)} CPU / {format_memory(memory)} ({terms}); {capacity.describe()}"
 
 
+def replacement_shortfall(found: list[Workload], capacity: Capacity, maxes: dict[str, int] | None = None) -> str | None:
+    """Whether, at maximum replicas, the cluster still has room for one more pod of the widest workload: the scheduler
+    counts a terminating pod's requests until it is gone, so a killed pod's replacement (or a rollout's surge pod)
+    waits for its predecessor where there is none. A sentence when there is none; None when there is."""
+    cpu, memory = demand(found, maxes)
+    widest = max(found, key=lambda w: (w.cpu, w.memory), default=None)
+    if widest is None or (capacity.free_cpu - cpu >= widest.cpu and capacity.free_memory - memory >= widest.memory):
+        return None
+    return (f"at its maximum replicas the release leaves {format_cpu(capacity.free_cpu - cpu)} CPU, less than one more {widest.chart} "
+            f"pod ({format_cpu(widest.cpu)}): a replaced pod waits until its predecessor has terminated")
+
+
 def describe_lowered(found: list[Workload], maxes: dict[str, int]) -> str:
     return ", ".join(f"{w.chart} {w.max_replicas} → {maxes[w.chart]}" for w in found if w.chart in maxes)
 

@@ -254,6 +254,10 @@ def _fit_to_cluster(provider: Provider, release: Release, core_api, record: Muta
                 "maxReplicas (--set CHART.autoscaling.maxReplicas=N)", logging.WARNING)
         return
     maxes = capacity.fitted_max_replicas(found, room)
+    tight = capacity.replacement_shortfall(found, room, maxes)
+    if tight:
+        record["replacement_room"] = tight
+        say(f"note: {tight} (the scheduler counts a terminating pod's requests until it is gone)")
     if not maxes:
         return
     release.set_values.update(capacity.max_replicas_values(maxes))
