@@ -5,7 +5,7 @@ Two ways to start, chosen by an explicit setting (--minikube-offline; never by p
   MINIKUBE_HOME;
 - offline: the docker driver with our node image (--base-image), our Kubernetes binaries and images in a
   MINIKUBE_HOME of our own (minikube_node/offline.py), --preload=false, the bridge CNI (minikube's default
-  kindnet image cannot be built here), and metrics-server from our build.
+  kindnet image cannot be built here) with the kind nodes' NetworkPolicy agent, and metrics-server from our build.
 
 Resources: the plan's 4 CPUs / 8 GB, lowered with a printed note where the machine has less. The profile is
 ours when the node container's id matches the record written when we created it: a profile someone else
