@@ -65,18 +65,10 @@ def node_cpu_seconds(node: str) -> float | None:
     return round(int(usage.read_text()) / 1e9, 1) if usage.exists() else None
 
 
-def one_run(provider: KindProvider, image: str) -> dict:
-    kubectl = [provider.kubectl_bin, "--kubeconfig", str(provider.kubeconfig())]
+def app_and_dns(kubectl: list[str], provider, image: str) -> dict:
+    """The time-to-k8s steps after Ready, on any provider: the echo workload answering on its NodePort at the provider's
+    URL for it, then a pod resolving and fetching its Service by name."""
     figures: dict = {}
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    begun = time.monotonic()
-    figures["up_steps_s"] = {name: round(s, 1) for name, s in provider.up().items()}
-    figures["create_to_ready_s"] = round(time.monotonic() - begun, 1)
-
-    mark = time.monotonic()
-    provider.load_images([image])
-    figures["kind_load_s"] = round(time.monotonic() - mark, 1)
-
     mark = time.monotonic()
     run([*kubectl, "apply", "-f", "-"], input=workload(image), quiet=True)
     url = provider.node_port_url(versions.ECHO_NODE_PORT)
@@ -103,14 +95,37 @@ def one_run(provider: KindProvider, image: str) -> dict:
 
     poll_until(resolved, description="a pod resolving and fetching the echo Service by name", timeout=120)
     figures["dns_from_pod_s"] = round(time.monotonic() - mark, 1)
+    return figures
+
+
+def measured_run(provider, image: str, *, kubectl: list[str], node: str, ready_key: str, load_key: str) -> dict:
+    """One cluster of `provider` through the time-to-k8s steps — up → Ready → image loaded → app and DNS → delete — with
+    the node container's CPU and this process's children's; the provider's own leftovers are checked by the caller."""
+    figures: dict = {}
+    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    begun = time.monotonic()
+    figures["up_steps_s"] = {name: round(s, 1) for name, s in provider.up().items()}
+    figures[ready_key] = round(time.monotonic() - begun, 1)
+
+    mark = time.monotonic()
+    provider.load_images([image])
+    figures[load_key] = round(time.monotonic() - mark, 1)
+
+    figures.update(app_and_dns(kubectl, provider, image))
     figures["total_to_app_and_dns_s"] = round(time.monotonic() - begun, 1)
-    figures["node_cpu_s"] = node_cpu_seconds(f"{CLUSTER}-control-plane")
+    figures["node_cpu_s"] = node_cpu_seconds(node)
 
     mark = time.monotonic()
     figures["delete_problems"] = provider.down()
     figures["delete_s"] = round(time.monotonic() - mark, 1)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     figures["client_cpu_s"] = round(children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime, 1)
+    return figures
+
+
+def one_run(provider: KindProvider, image: str) -> dict:
+    figures = measured_run(provider, image, kubectl=[provider.kubectl_bin, "--kubeconfig", str(provider.kubeconfig())],
+                           node=f"{CLUSTER}-control-plane", ready_key="create_to_ready_s", load_key="kind_load_s")
     left = run(["docker", "ps", "-aq", "--filter", f"label=io.x-k8s.kind.cluster={CLUSTER}"], quiet=True).stdout.split()
     volumes = [v for v in run(["docker", "volume", "ls", "-q"], quiet=True).stdout.split() if v not in VOLUMES_BEFORE]
     figures["left_after_delete"] = {"containers": left, "volumes": volumes,

@@ -18,17 +18,15 @@ import argparse
 import json
 import os
 import platform
-import resource
 import time
 from pathlib import Path
 
-from bench_kind import echo_image, node_cpu_seconds, workload
+from bench_kind import echo_image, measured_run
 
 from deployproof import versions
 from deployproof.progress import configure_cli_logging, say
 from deployproof.providers.minikube import MinikubeProvider, MinikubeSettings
 from deployproof.runner import run
-from deployproof.waits import poll_until
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "reports" / "bench-minikube.json"
@@ -38,50 +36,7 @@ PUBLISHED = {"minikube start (time-to-k8s v1.36.0)": "50.8 s to app + DNS"}
 
 def one_run(provider: MinikubeProvider, image: str) -> dict:
     kubectl = [provider.kubectl_bin, "--kubeconfig", str(provider.kubeconfig()), "--context", provider.context()]
-    figures: dict = {}
-    children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    begun = time.monotonic()
-    figures["up_steps_s"] = {name: round(s, 1) for name, s in provider.up().items()}
-    figures["start_to_ready_s"] = round(time.monotonic() - begun, 1)
-
-    mark = time.monotonic()
-    provider.load_images([image])
-    figures["image_load_s"] = round(time.monotonic() - mark, 1)
-
-    mark = time.monotonic()
-    run([*kubectl, "apply", "-f", "-"], input=workload(image), quiet=True)
-    url = provider.node_port_url(versions.ECHO_NODE_PORT)
-
-    def answers() -> tuple[bool, str]:
-        out = run(["curl", "-s", "-m", "2", url], check=False, quiet=True)
-        return out.stdout.startswith("hello from"), out.stdout[:60] or out.stderr[-60:]
-
-    poll_until(answers, description=f"the echo NodePort answering on {url}", timeout=180)
-    figures["node_port_answering_s"] = round(time.monotonic() - mark, 1)
-
-    mark = time.monotonic()
-    fetch = "http://bench-echo.default.svc.cluster.local:8080/"
-    run([*kubectl, "run", "bench-dns", "--image", image, "--image-pull-policy=Never", "--restart=Never", "--", "-fetch", fetch], quiet=True)
-
-    def resolved() -> tuple[bool, str]:
-        phase = run([*kubectl, "get", "pod", "bench-dns", "-o", "jsonpath={.status.phase}"], check=False, quiet=True).stdout
-        if phase not in ("Succeeded", "Failed"):
-            return False, phase
-        logs = run([*kubectl, "logs", "bench-dns"], check=False, quiet=True).stdout
-        if "status 200" not in logs:
-            raise RuntimeError(f"a pod could not fetch {fetch} by name: {logs[-200:]}")
-        return True, logs
-
-    poll_until(resolved, description="a pod resolving and fetching the echo Service by name", timeout=120)
-    figures["dns_from_pod_s"] = round(time.monotonic() - mark, 1)
-    figures["total_to_app_and_dns_s"] = round(time.monotonic() - begun, 1)
-    figures["node_cpu_s"] = node_cpu_seconds(PROFILE)
-
-    mark = time.monotonic()
-    figures["delete_problems"] = provider.down()
-    figures["delete_s"] = round(time.monotonic() - mark, 1)
-    children = resource.getrusage(resource.RUSAGE_CHILDREN)
-    figures["client_cpu_s"] = round(children.ru_utime + children.ru_stime - children_before.ru_utime - children_before.ru_stime, 1)
+    figures = measured_run(provider, image, kubectl=kubectl, node=PROFILE, ready_key="start_to_ready_s", load_key="image_load_s")
     figures["left_after_delete"] = run(["docker", "ps", "-aq", "--filter", f"label=name.minikube.sigs.k8s.io={PROFILE}"],
                                        quiet=True).stdout.split()
     return figures

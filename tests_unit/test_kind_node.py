@@ -10,7 +10,7 @@ import pytest
 
 from deployproof import versions
 from deployproof.errors import PrerequisiteError
-from deployproof.providers import kind
+from deployproof.providers import host_ports, kind
 from deployproof.providers.kind_node import components, runc_wrapper, runtime
 
 FULL = {f"CAP_{name}" for name in runc_wrapper.CAPABILITIES}
@@ -124,7 +124,7 @@ def test_a_cluster_of_the_same_name_made_by_someone_else_is_refused_and_never_de
 
 def test_a_nodeport_published_by_another_cluster_is_named(provider, monkeypatch):
     monkeypatch.setattr(kind.KindProvider, "exists", lambda self: False)
-    monkeypatch.setattr(kind, "_container_publishing", lambda port: ("other-control-plane", "other") if port == 30080 else None)
+    monkeypatch.setattr(host_ports, "publishing_container", lambda port: ("other-control-plane", "other") if port == 30080 else None)
     with pytest.raises(PrerequisiteError, match="already published by container other-control-plane") as raised:
         provider.up()
     assert "kind delete cluster --name other" in raised.value.fix
@@ -151,10 +151,10 @@ def test_publishing_container_is_found_from_docker_ps(monkeypatch):
     class Out:
         stdout = "dp-control-plane\tdp\t127.0.0.1:30080->30080/tcp, 127.0.0.1:41234->6443/tcp\nweb\t\t0.0.0.0:8080->80/tcp\n"
 
-    monkeypatch.setattr(kind, "run", lambda *a, **k: Out())
-    assert kind._container_publishing(30080) == ("dp-control-plane", "dp")
-    assert kind._container_publishing(8080) == ("web", "")
-    assert kind._container_publishing(30081) is None
+    monkeypatch.setattr(host_ports, "run", lambda *a, **k: Out())
+    assert host_ports.publishing_container(30080) == ("dp-control-plane", "dp")
+    assert host_ports.publishing_container(8080) == ("web", "")
+    assert host_ports.publishing_container(30081) is None
 
 
 def test_every_component_image_has_an_entrypoint_pods_can_start(monkeypatch):

@@ -11,7 +11,7 @@ import pytest
 
 from deployproof import versions
 from deployproof.errors import PrerequisiteError
-from deployproof.providers import get_provider
+from deployproof.providers import get_provider, host_ports
 from deployproof.providers import minikube as minikube_provider
 from deployproof.providers.minikube import MinikubeSettings, fit_resources, profile_state, start_arguments
 from deployproof.providers.minikube_node import minikubebin, offline
@@ -249,8 +249,14 @@ def test_a_taken_host_port_is_refused_before_minikube_starts(monkeypatch):
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         monkeypatch.setattr(minikube_provider, "HOST_PORTS", (holder.getsockname()[1],))
+        monkeypatch.setattr(host_ports, "publishing_container", lambda port: None)
+        monkeypatch.setattr(host_ports, "host_kube_proxy_serves", lambda port: False)
         with pytest.raises(PrerequisiteError, match="in use") as error:
             provider._check_host_ports_free()
+    assert "--minikube-app-access node-ip" in error.value.fix and "ss -ltnp" in error.value.fix
+    monkeypatch.setattr(host_ports, "host_kube_proxy_serves", lambda port: True)  # the embedded cluster's NodePort
+    with pytest.raises(PrerequisiteError, match="kube-proxy") as error:
+        provider._check_host_ports_free()
     assert "cluster down" in error.value.fix
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import abc
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 
 @dataclass
@@ -80,3 +82,11 @@ class Provider(abc.ABC):
         """A short health summary (default: the description)."""
         info = self.describe()
         return {"provider": info.provider, "kubeconfig": str(info.kubeconfig), "context": info.context, **info.details}
+
+
+def daemonset_ready(kubectl: Callable[..., subprocess.CompletedProcess[str]], namespace: str, name: str) -> tuple[bool, str]:
+    """(every scheduled pod of DaemonSet `name` Ready, "ready/desired" as read) through a provider's kubectl runner."""
+    status = kubectl("-n", namespace, "get", "daemonset", name,
+                     "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}").stdout.strip()
+    ready, _, desired = status.partition("/")
+    return bool(desired) and desired != "0" and ready == desired, status or "-"

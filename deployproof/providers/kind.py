@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,14 +37,14 @@ from ..paths import state_dir
 from ..progress import say, step
 from ..runner import run, run_pipe
 from ..waits import poll_until
-from . import kind_registry
-from .base import ClusterInfo, Provider
+from . import host_ports, kind_registry
+from .base import ClusterInfo, Provider, daemonset_ready
 
 if TYPE_CHECKING:
     from ..image_registry import Registry
 
 DEFAULT_NODE_PORTS = (versions.FRONTEND_NODE_PORT, versions.ECHO_NODE_PORT)  # the app, the cluster tests' echo service
-CLUSTER_LABEL = "io.x-k8s.kind.cluster"  # kind labels each node container with its cluster's name
+CLUSTER_LABEL = host_ports.KIND_CLUSTER_LABEL
 KIND_NETWORK = "kind"
 READY_TIMEOUT = 300.0
 # NodePort=hostPort pairs, comma separated ("30080=31080,30081=31081"): where get_provider builds the provider.
@@ -352,11 +351,9 @@ class KindProvider(Provider):
                                   "-o", "jsonpath={.status.availableReplicas}").stdout.strip() or "0"
         if available == "0":
             return False, "CoreDNS: no available replica"
-        netpol = self._kubectl("-n", "kube-system", "get", "daemonset", "kube-network-policies",
-                               "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}").stdout.strip()
-        ready, _, desired = netpol.partition("/")
-        if not (desired and desired != "0" and ready == desired):
-            return False, f"CoreDNS available: {available}, kube-network-policies ready: {netpol or '-'}"
+        netpol_ready, netpol = daemonset_ready(self._kubectl, "kube-system", "kube-network-policies")
+        if not netpol_ready:
+            return False, f"CoreDNS available: {available}, kube-network-policies ready: {netpol}"
         unheld = [node for node in self.node_containers() if not self._netpol_table_held(node)]
         return not unheld, f"the agent's nftables table not held on {', '.join(unheld)} (deployproof-netpol-guard.service)"
 
@@ -383,27 +380,7 @@ class KindProvider(Provider):
 
     def _check_ports_free(self) -> None:
         for port in (self.host_ports.get(p, p) for p in self.node_ports):
-            holder = _container_publishing(port)
-            if holder:
-                container, cluster = holder
-                owner = f"kind cluster {cluster!r}" if cluster else "it"
-                raise PrerequisiteError(
-                    f"host port 127.0.0.1:{port} (a NodePort) is already published by container {container} ({owner})",
-                    f"delete that cluster (`{self.kind_bin} delete cluster --name {cluster}`) or map it to another host port (KindProvider(host_ports={{...}}))"
-                    if cluster else f"stop that container (`docker rm -f {container}`) or map it to another host port (KindProvider(host_ports={{...}}))")
-            if _host_kube_proxy_node_port(port):
-                raise PrerequisiteError(
-                    f"host port 127.0.0.1:{port} is a NodePort of a cluster running on this host (its kube-proxy DNATs "
-                    f"127.0.0.1:{port} before docker's port mapping sees it: the embedded cluster?)",
-                    "bring that cluster down first (`deployproof cluster down`), or map this NodePort to another host "
-                    "port (KindProvider(host_ports={...}))")
-            with socket.socket() as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError as exc:
-                    raise PrerequisiteError(f"host port 127.0.0.1:{port} (a NodePort) is in use by another process ({exc})",
-                                            f"find it with `ss -ltnp sport = :{port}` and stop it, or map it to another host port (KindProvider(host_ports={{...}}))") from exc
+            host_ports.check_free(port, elsewhere="map it to another host port (KindProvider(host_ports={...}))", kind_bin=self.kind_bin)
 
     def down(self) -> list[str]:
         if not self.exists():
@@ -563,24 +540,6 @@ def _image_id(image: str) -> str | None:
 
 def _network_exists(name: str) -> bool:
     return run(["docker", "network", "inspect", name], check=False, quiet=True).returncode == 0
-
-
-def _container_publishing(port: int) -> tuple[str, str] | None:
-    """(container, its kind cluster or "") of a container publishing host `port`, if any."""
-    out = run(["docker", "ps", "-a", "--format", "{{.Names}}\t{{.Label \"" + CLUSTER_LABEL + "\"}}\t{{.Ports}}"], check=False, quiet=True)
-    for line in out.stdout.splitlines():
-        name, cluster, ports = (line.split("\t") + ["", ""])[:3]
-        if any(mapping.split("->")[0].rsplit(":", 1)[-1] == str(port) for mapping in ports.split(", ") if "->" in mapping):
-            return name, cluster
-    return None
-
-
-def _host_kube_proxy_node_port(port: int) -> bool:
-    """Whether a kube-proxy on this host (iptables mode) serves NodePort `port`; False when it cannot tell."""
-    if not shutil.which("iptables"):
-        return False
-    out = run(["iptables", "-t", "nat", "-S", "KUBE-NODEPORTS"], check=False, quiet=True)
-    return out.returncode == 0 and any(f"--dport {port} " in line + " " for line in out.stdout.splitlines())
 
 
 def _ready(node: dict) -> bool:

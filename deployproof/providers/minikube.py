@@ -17,7 +17,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import sys
 import time
 from dataclasses import dataclass, field
@@ -29,7 +28,8 @@ from ..paths import state_dir
 from ..progress import say, step
 from ..runner import run
 from ..waits import poll_until
-from .base import ClusterInfo, Provider
+from . import host_ports
+from .base import ClusterInfo, Provider, daemonset_ready
 
 # Drivers that start a VM: they need a hypervisor and an ISO download, neither of which the offline path has.
 VM_DRIVERS = ("kvm2", "hyperkit", "virtualbox", "vmware", "parallels", "hyperv", "qemu2", "qemu", "vfkit")
@@ -263,18 +263,8 @@ class MinikubeProvider(Provider):
         return list(HOST_PORTS) if publishes_host_ports(self.settings) else []
 
     def _check_host_ports_free(self) -> None:
-        """docker's port publishing fails late and vaguely when a port is taken (another cluster's NodePort)."""
         for port in self._host_ports():
-            with socket.socket() as probe:
-                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                try:
-                    probe.bind(("127.0.0.1", port))
-                except OSError as exc:
-                    raise PrerequisiteError(
-                        f"host port 127.0.0.1:{port}, which the minikube node would publish (--minikube-app-access host-port), "
-                        f"is in use ({exc})",
-                        "bring down the cluster that publishes it (`deployproof cluster down --cluster-provider kind`, or "
-                        f"embedded), or stop the process `ss -ltnp sport = :{port}` names") from exc
+            host_ports.check_free(port, elsewhere="use --minikube-app-access node-ip where the node IP is routable (Linux)")
 
     def _prepare_offline(self, timings: dict[str, float]) -> None:
         from .minikube_node import offline
@@ -321,10 +311,8 @@ class MinikubeProvider(Provider):
         poll_until(self._network_policies_ready, description="kube-network-policies ready on the minikube node", timeout=READY_TIMEOUT)
 
     def _network_policies_ready(self) -> tuple[bool, str]:
-        out = self._kubectl("-n", "kube-system", "get", "daemonset", "kube-network-policies",
-                            "-o", "jsonpath={.status.numberReady}/{.status.desiredNumberScheduled}")
-        ready, _, desired = out.stdout.strip().partition("/")
-        return (out.returncode == 0 and ready == desired and ready not in ("", "0")), f"ready {out.stdout.strip() or '-'}"
+        ready, status = daemonset_ready(self._kubectl, "kube-system", "kube-network-policies")
+        return ready, f"ready {status}"
 
     def _metrics_server_args(self) -> list[str] | None:
         out = self._kubectl("get", "deployment", "metrics-server", "-n", METRICS_SERVER_NAMESPACE, "-o", "json")
