@@ -96,31 +96,39 @@ def kubectl_ai_cached() -> Path | None:
     return target / "kubectl-ai" if _complete(target) else None
 
 
-def kubectl_ai() -> Path:
-    """Path of the pinned kubectl-ai, built from source through the Go module proxy on first use.
+def kubectl_ai_work_name() -> str:
+    """The build folder's name under <cache>/work, and the name of the wrapper's lock in golocks/."""
+    return f"kubectl-ai-{versions.KUBECTL_AI}"
+
+
+def build_kubectl_ai(work: Path, out: Path) -> dict:
+    """Build the pinned kubectl-ai into `out` from its locked wrapper module in `work`.
 
     Not `go install`: its go.mod replaces the nested gollm module with a local folder that the module
     zip leaves out, so a wrapper module requires kubectl-ai and maps gollm to its published pseudo-version.
     """
     from ..providers.embedded import build
 
+    component = build.Component("kubectl-ai", versions.KUBECTL_AI, ("kubectl-ai",))
+    gollm = versions.KUBECTL_AI_GOLLM_MODULE
+    build._wrapper_build(component, work, out, module=versions.KUBECTL_AI_MODULE,
+                         packages=[f"{versions.KUBECTL_AI_MODULE}/cmd"],
+                         ldflags=f"-s -w -X main.version={versions.KUBECTL_AI}",
+                         replaces=(f"{gollm} => {gollm} {versions.KUBECTL_AI_GOLLM}",))
+    reported = run([out / "kubectl-ai", "version"], quiet=True).stdout.strip()
+    return {"version": versions.KUBECTL_AI, "gollm": versions.KUBECTL_AI_GOLLM, "reported": reported}
+
+
+def kubectl_ai() -> Path:
+    """Path of the pinned kubectl-ai, built from source through the Go module proxy on first use."""
+    from ..providers.embedded import build
+
     target = kubectl_ai_dir()
     with build.build_lock(target, f"kubectl-ai {versions.KUBECTL_AI}"):
         if _complete(target):
             return target / "kubectl-ai"
-        component = build.Component("kubectl-ai", versions.KUBECTL_AI, ("kubectl-ai",))
-        work = cache_dir() / "work" / f"kubectl-ai-{versions.KUBECTL_AI}"
+        work = cache_dir() / "work" / kubectl_ai_work_name()
         work.mkdir(parents=True, exist_ok=True)
-        gollm = versions.KUBECTL_AI_GOLLM_MODULE
-
-        def make(staging: Path) -> dict:
-            build._wrapper_build(component, work, staging, module=versions.KUBECTL_AI_MODULE,
-                                 packages=[f"{versions.KUBECTL_AI_MODULE}/cmd"],
-                                 ldflags=f"-s -w -X main.version={versions.KUBECTL_AI}",
-                                 replaces=(f"{gollm} => {gollm} {versions.KUBECTL_AI_GOLLM}",))
-            reported = run([staging / "kubectl-ai", "version"], quiet=True).stdout.strip()
-            return {"version": versions.KUBECTL_AI, "gollm": versions.KUBECTL_AI_GOLLM, "reported": reported}
-
         with step(f"build kubectl-ai {versions.KUBECTL_AI} from the Go module proxy"):
-            build.build_into(target, make)
+            build.build_into(target, lambda staging: build_kubectl_ai(work, staging))
     return target / "kubectl-ai"

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from ... import versions
+from ... import golocks, versions
 from ...errors import PrerequisiteError, UsageError
 from ...paths import cache_dir
 from ...progress import say, step
@@ -160,12 +160,17 @@ def build_into(target: Path, build: Callable[[Path], dict]) -> None:
     staging.rename(target)
 
 
+def work_name(component: Component) -> str:
+    """The build folder's name under <cache>/work, and the name of the wrapper's lock in golocks/."""
+    return f"{component.name}-{component.version}"
+
+
 def _build(component: Component) -> None:
-    work = cache_dir() / "work" / f"{component.name}-{component.version}"
+    work = cache_dir() / "work" / work_name(component)
     work.mkdir(parents=True, exist_ok=True)
 
     def build(staging: Path) -> dict:
-        _BUILDERS[component.name](component, work, staging)
+        BUILDERS[component.name](component, work, staging)
         for name in component.binaries:
             if not (staging / name).exists():
                 raise PrerequisiteError(f"build of {component.name} did not produce {name}", f"see {work}/build.log")
@@ -190,21 +195,24 @@ def _wrapper_build(
     tags: str = "",
     replaces: tuple[str, ...] = (),
     go_directive: str = GO_DIRECTIVE,
+    main_go: str | None = None,
 ) -> None:
-    """Build `packages` of `module`@version inside a generated wrapper module.
+    """Build `packages` of `module`@version inside a generated wrapper module, with its committed lock.
 
     A wrapper is needed whenever the upstream go.mod has replace/exclude directives
     (which `go install pkg@version` refuses); using it for every component keeps one
-    build path. tools.go (never compiled: build tag) makes `go mod tidy` resolve them.
+    build path. Its go.mod and go.sum come from golocks/ (see deployproof/golocks.py);
+    tools.go (never compiled: build tag) keeps the packages in the lock, or `main_go` is the package.
     """
     lines = [f"module deployproof.local/{component.name}-build", f"go {go_directive}", f"require {module} {component.version}"]
     lines += [f"replace {r}" for r in replaces]
-    (work / "go.mod").write_text("\n".join(lines) + "\n")
-    (work / "go.sum").unlink(missing_ok=True)
-    imports = "\n".join(f'\t_ "{pkg}"' for pkg in packages if pkg != ".")
-    (work / "tools.go").write_text(f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n")
-    run_streaming(["go", "mod", "tidy"], cwd=work, env=_go_env(), log_path=work / "tidy.log", label=f"go mod tidy ({component.name})")
-    args = ["go", "build", "-trimpath", "-ldflags", ldflags]
+    if main_go is None:
+        imports = "\n".join(f'\t_ "{pkg}"' for pkg in packages)
+        sources = {"tools.go": f"//go:build tools\n\npackage tools\n\nimport (\n{imports}\n)\n"}
+    else:
+        sources = {"main.go": main_go}
+    golocks.prepare(golocks.GoWrapper(work_name(component), "\n".join(lines) + "\n", sources), work, _go_env())
+    args = ["go", "build", "-mod=readonly", "-trimpath", "-ldflags", ldflags]
     if tags:
         args += ["-tags", tags]
     # With several packages, -o names a folder and each command keeps its name.
@@ -251,10 +259,8 @@ def _build_kubernetes(component: Component, work: Path, out: Path) -> None:
 
 def _build_etcd(component: Component, work: Path, out: Path) -> None:
     # The etcd root module (the usual main) has relative replaces; etcdmain is the real entry point.
-    (work / "main.go").write_text(
-        'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n'
-    )
-    _wrapper_build(component, work, out, module=versions.ETCD_SERVER_MODULE, packages=["."])
+    main_go = 'package main\n\nimport (\n\t"os"\n\n\t"go.etcd.io/etcd/server/v3/etcdmain"\n)\n\nfunc main() { etcdmain.Main(os.Args) }\n'
+    _wrapper_build(component, work, out, module=versions.ETCD_SERVER_MODULE, packages=["."], main_go=main_go)
 
 
 def _build_containerd(component: Component, work: Path, out: Path) -> None:
@@ -274,11 +280,10 @@ def _build_coredns(component: Component, work: Path, out: Path) -> None:
     mod = versions.COREDNS_MODULE
     imports = "\n".join(f'\t_ "{mod}/plugin/{name}"' for name in COREDNS_PLUGINS)
     directives = ", ".join(f'"{name}"' for name in COREDNS_PLUGINS)
-    (work / "main.go").write_text(
-        f'package main\n\nimport (\n\t"{mod}/core/dnsserver"\n\t"{mod}/coremain"\n{imports}\n)\n\n'
-        f"func init() {{ dnsserver.Directives = []string{{{directives}}} }}\n\nfunc main() {{ coremain.Run() }}\n"
-    )
-    _wrapper_build(component, work, out, module=mod, packages=["."], ldflags=f"-s -w -X {mod}/coremain.GitCommit=deployproof")
+    main_go = (f'package main\n\nimport (\n\t"{mod}/core/dnsserver"\n\t"{mod}/coremain"\n{imports}\n)\n\n'
+               f"func init() {{ dnsserver.Directives = []string{{{directives}}} }}\n\nfunc main() {{ coremain.Run() }}\n")
+    _wrapper_build(component, work, out, module=mod, packages=["."], main_go=main_go,
+                   ldflags=f"-s -w -X {mod}/coremain.GitCommit=deployproof")
 
 
 def _build_metrics_server(component: Component, work: Path, out: Path) -> None:
@@ -305,7 +310,7 @@ def _build_network_policies(component: Component, work: Path, out: Path) -> None
     _wrapper_build(component, work, out, module=mod, packages=[f"{mod}/cmd"])
 
 
-_BUILDERS = {
+BUILDERS = {
     "kubernetes": _build_kubernetes,
     "containerd": _build_containerd,
     "etcd": _build_etcd,

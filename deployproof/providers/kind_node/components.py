@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
-from ... import versions
+from ... import golocks, versions
 from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
@@ -71,7 +71,7 @@ def ensure_component(component: NodeComponent, target: Path, timings: dict[str, 
     if (target / ".complete").exists():
         say(f"{component.name} {component.version}: cached in {target}")
         return
-    work = cache_dir() / "work" / f"kind-node-{component.name}-{component.version}"
+    work = cache_dir() / "work" / work_name(component)
     work.mkdir(parents=True, exist_ok=True)
 
     def build(staging: Path) -> dict:
@@ -82,18 +82,20 @@ def ensure_component(component: NodeComponent, target: Path, timings: dict[str, 
         build_into(target, build)
 
 
+def work_name(component: NodeComponent) -> str:
+    """The build folder's name under <cache>/work, and the name of the wrapper's lock in golocks/."""
+    return f"kind-node-{component.name}-{component.version}"
+
+
 def _go_build(work: Path, out: Path, *, label: str, module_lines: list[str], package: str,
               ldflags: str = "-s -w", main_go: str | None = None) -> None:
-    """`go build package` inside a generated module `work` (tools.go makes `go mod tidy` keep it)."""
-    (work / "go.mod").write_text("\n".join(module_lines) + "\n")
-    (work / "go.sum").unlink(missing_ok=True)
-    if main_go is not None:
-        (work / "main.go").write_text(main_go)
-    else:
-        (work / "tools.go").write_text(f'//go:build tools\n\npackage tools\n\nimport _ "{package}"\n')
-    run_streaming(["go", "mod", "tidy"], cwd=work, env=go_env(), log_path=work / "tidy.log", label=f"go mod tidy ({label})")
-    run_streaming(["go", "build", "-trimpath", "-ldflags", ldflags, "-o", str(out), package], cwd=work, env=go_env(),
-                  log_path=work / "build.log", label=f"go build ({label})", fix=f"see {work}/build.log")
+    """`go build package` inside a generated module `work`, with its committed lock (deployproof/golocks.py);
+    tools.go (never compiled: build tag) keeps the package in the lock, or `main_go` is the package."""
+    sources = ({"main.go": main_go} if main_go is not None
+               else {"tools.go": f'//go:build tools\n\npackage tools\n\nimport _ "{package}"\n'})
+    golocks.prepare(golocks.GoWrapper(work.name, "\n".join(module_lines) + "\n", sources), work, go_env())
+    run_streaming(["go", "build", "-mod=readonly", "-trimpath", "-ldflags", ldflags, "-o", str(out), package], cwd=work,
+                  env=go_env(), log_path=work / "build.log", label=f"go build ({label})", fix=f"see {work}/build.log")
 
 
 def _build_kubeadm(component: NodeComponent, work: Path, out: Path) -> None:

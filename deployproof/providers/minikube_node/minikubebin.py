@@ -4,8 +4,8 @@
 
 `go install k8s.io/minikube/cmd/minikube@v1.38.1` does not work here: it looks the module's deprecation up in
 the version list, which the proxy refuses (403). So the build runs in a generated wrapper module (go.mod
-requiring minikube at the pin, a tools.go importing cmd/minikube, `go mod tidy`, `go build`), the shape of
-the embedded build's. minikube needs cgo (its kvm2 driver imports libvirt: the `libvirt_dlopen` tag loads
+requiring minikube at the pin, a tools.go importing cmd/minikube, its committed lock from golocks/, `go build`),
+the shape of the embedded build's. minikube needs cgo (its kvm2 driver imports libvirt: the `libvirt_dlopen` tag loads
 it at run time, no headers needed); storage-provisioner runs FROM scratch, so it is built static.
 
 The storage-provisioner image runs our dockerfiles/minikube-node/storage-provisioner/main.go (minikube's own
@@ -18,10 +18,9 @@ addon image would be named `…/storage-provisioner:` with an empty tag).
 from __future__ import annotations
 
 import hashlib
-import shutil
 from pathlib import Path
 
-from ... import versions
+from ... import golocks, versions
 from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
@@ -66,26 +65,38 @@ def storage_provisioner_binary() -> Path:
     return provisioner_dir() / "storage-provisioner"
 
 
+def work_name() -> str:
+    """The build folder's name under <cache>/work, and the name of the wrapper's lock in golocks/."""
+    return f"minikube-{versions.MINIKUBE}"
+
+
+def wrapper() -> golocks.GoWrapper:
+    """minikube's wrapper module; it holds our storage-provisioner too, so one lock covers both builds."""
+    return golocks.GoWrapper(work_name(), wrapper_go_mod(),
+                             {"tools.go": wrapper_tools_go(), "provisioner/main.go": PROVISIONER_SOURCE.read_text()})
+
+
+def _env(cgo: bool) -> dict[str, str]:
+    return {"GOFLAGS": "-buildvcs=false", "GO111MODULE": "on", "CGO_ENABLED": "1" if cgo else "0"}
+
+
 def ensure_storage_provisioner(timings: dict[str, float] | None = None) -> Path:
     """Our storage-provisioner (static: it runs FROM scratch), built in minikube's wrapper module, cached by source."""
     from ..embedded.build import build_into, build_lock
 
-    ensure_minikube(timings)  # its wrapper module (go.mod, go.sum) is the provisioner's too
+    ensure_minikube(timings)
     target = provisioner_dir()
     with build_lock(target, "minikube storage-provisioner"):
         if (target / ".complete").exists():
             return target / "storage-provisioner"
-        work = cache_dir() / "work" / f"minikube-{versions.MINIKUBE}"
-        (work / "provisioner").mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(PROVISIONER_SOURCE, work / "provisioner" / "main.go")
+        work = cache_dir() / "work" / work_name()
 
         def build(staging: Path) -> dict:
-            env = {"GOFLAGS": "-buildvcs=false", "GO111MODULE": "on", "CGO_ENABLED": "0"}
-            run_streaming(["go", "mod", "tidy"], cwd=work, env=env, log_path=work / "tidy-provisioner.log",
-                          label="go mod tidy (storage-provisioner)")
-            run_streaming(["go", "build", "-trimpath", "-ldflags", "-s -w", "-o", str(staging / "storage-provisioner"), "./provisioner"],
-                          cwd=work, env=env, log_path=work / "build-provisioner.log", label="go build (storage-provisioner)",
-                          fix=f"see {work}/build-provisioner.log")
+            golocks.prepare(wrapper(), work, _env(cgo=False))
+            run_streaming(["go", "build", "-mod=readonly", "-trimpath", "-ldflags", "-s -w",
+                           "-o", str(staging / "storage-provisioner"), "./provisioner"],
+                          cwd=work, env=_env(cgo=False), log_path=work / "build-provisioner.log",
+                          label="go build (storage-provisioner)", fix=f"see {work}/build-provisioner.log")
             return {"version": versions.MINIKUBE, "source": str(PROVISIONER_SOURCE)}
 
         with step("build minikube's storage-provisioner (no leader election)", timings):
@@ -97,6 +108,20 @@ def is_built() -> bool:
     return (minikube_dir() / ".complete").exists()
 
 
+def build_minikube(work: Path, out: Path) -> dict:
+    """Build minikube into `out` from its locked wrapper module in `work`; return what it reports."""
+    fix = (f"see {work}/build.log; the Go module proxy must serve {versions.MINIKUBE_MODULE}@{versions.MINIKUBE}, "
+           "and cgo needs gcc and libc6-dev (apt-get install gcc libc6-dev)")
+    golocks.prepare(wrapper(), work, _env(cgo=False))
+    run_streaming(["go", "build", "-mod=readonly", "-trimpath", "-tags", versions.MINIKUBE_BUILD_TAGS, "-ldflags", ldflags(),
+                   "-o", str(out / "minikube"), PACKAGES[0]],
+                  cwd=work, env=_env(cgo=True), log_path=work / "build.log", label="go build (minikube)", fix=fix)
+    reported = run([out / "minikube", "version", "--short"], quiet=True, env={"MINIKUBE_HOME": str(work)}).stdout.strip()
+    if reported != versions.MINIKUBE:
+        raise RuntimeError(f"the minikube built reports {reported!r}, not {versions.MINIKUBE}")
+    return {"version": versions.MINIKUBE, "reported": reported}
+
+
 def ensure_minikube(timings: dict[str, float] | None = None) -> Path:
     """The cached minikube binary, built first when missing (one build at a time)."""
     from ..embedded.build import build_into, build_lock
@@ -106,26 +131,7 @@ def ensure_minikube(timings: dict[str, float] | None = None) -> Path:
         if is_built():
             say(f"minikube {versions.MINIKUBE}: cached in {target}")
             return target / "minikube"
-        work = cache_dir() / "work" / f"minikube-{versions.MINIKUBE}"
-        work.mkdir(parents=True, exist_ok=True)
-        (work / "go.mod").write_text(wrapper_go_mod())
-        (work / "go.sum").unlink(missing_ok=True)
-        (work / "tools.go").write_text(wrapper_tools_go())
-        fix = (f"see {work}/build.log; the Go module proxy must serve {versions.MINIKUBE_MODULE}@{versions.MINIKUBE}, "
-               "and cgo needs gcc and libc6-dev (apt-get install gcc libc6-dev)")
-        env = {"GOFLAGS": "-buildvcs=false", "GO111MODULE": "on"}
-
-        def build(staging: Path) -> dict:
-            run_streaming(["go", "mod", "tidy"], cwd=work, env={**env, "CGO_ENABLED": "0"}, log_path=work / "tidy.log",
-                          label="go mod tidy (minikube)", fix=fix)
-            run_streaming(["go", "build", "-trimpath", "-tags", versions.MINIKUBE_BUILD_TAGS, "-ldflags", ldflags(),
-                           "-o", str(staging / "minikube"), PACKAGES[0]],
-                          cwd=work, env={**env, "CGO_ENABLED": "1"}, log_path=work / "build.log", label="go build (minikube)", fix=fix)
-            reported = run([staging / "minikube", "version", "--short"], quiet=True, env={"MINIKUBE_HOME": str(work)}).stdout.strip()
-            if reported != versions.MINIKUBE:
-                raise RuntimeError(f"the minikube built reports {reported!r}, not {versions.MINIKUBE}")
-            return {"version": versions.MINIKUBE, "reported": reported}
-
+        work = cache_dir() / "work" / work_name()
         with step(f"build minikube {versions.MINIKUBE} from the Go module proxy", timings):
-            build_into(target, build)
+            build_into(target, lambda staging: build_minikube(work, staging))
         return target / "minikube"

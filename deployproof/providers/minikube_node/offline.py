@@ -59,13 +59,20 @@ def coredns_image() -> str:
     return f"deployproof.local/coredns-minikube:{versions.COREDNS}"
 
 
+def coredns_component():
+    """Our CoreDNS build for minikube's node: kind's recipe with the plugins of minikube's Corefile."""
+    from ..kind_node import components
+
+    return components.NodeComponent("coredns-minikube", versions.COREDNS, "coredns",
+                                    lambda c, work, out: components.build_coredns(c, work, out, COREDNS_PLUGINS))
+
+
 def ensure_coredns_image(client, debian_base: str, timings: dict[str, float] | None = None) -> str:
     """Our CoreDNS with the plugins of minikube's Corefile, built (cached by version) and imaged as coredns_image()."""
     from ..embedded.build import build_lock
     from ..kind_node import components, images
 
-    component = components.NodeComponent("coredns-minikube", versions.COREDNS, "coredns",
-                                         lambda c, work, out: components.build_coredns(c, work, out, COREDNS_PLUGINS))
+    component = coredns_component()
     target = cache_dir() / "bin" / f"minikube-coredns-{versions.COREDNS}-{minikubebin.go_version()}"
     with build_lock(target, f"coredns {versions.COREDNS} for minikube"):
         components.ensure_component(component, target, timings)
