@@ -245,6 +245,28 @@ def test_the_registry_address_for_kind_nodes_is_a_docker_network_gateway():
         node_reachable_address(Client({}))
 
 
+def test_a_default_bridge_listed_without_a_gateway_gives_its_interface_address(monkeypatch):
+    """A fresh machine's dockerd (20.10) lists its default bridge with a subnet and no gateway."""
+    from deployproof.providers import kind_registry
+
+    attrs = {"IPAM": {"Config": [{"Subnet": "172.17.0.0/16"}]}, "Options": {"com.docker.network.bridge.name": "docker0"}}
+    client = type("Client", (), {"networks": type("Networks", (), {"get": lambda self, name: type("N", (), {"attrs": attrs})()})()})()
+    asked = []
+    monkeypatch.setattr(kind_registry, "_interface_ipv4", lambda name: asked.append(name) or "172.17.0.1")
+    assert kind_registry.node_reachable_address(client, network="bridge") == "172.17.0.1"
+    assert asked == ["docker0"]
+    monkeypatch.setattr(kind_registry, "_interface_ipv4", lambda name: None)
+    with pytest.raises(PrerequisiteError, match="with an IPv4 gateway"):
+        kind_registry.node_reachable_address(client, network="bridge")
+
+
+def test_the_interface_address_is_read_from_the_host():
+    from deployproof.providers.kind_registry import _interface_ipv4
+
+    assert _interface_ipv4("lo") == "127.0.0.1"
+    assert _interface_ipv4("no-such-interface0") is None
+
+
 def test_kind_gets_the_registry_from_the_settings(monkeypatch, tmp_path):
     from deployproof.image_registry import Registry
     from deployproof.settings import Settings

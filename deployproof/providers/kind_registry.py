@@ -62,6 +62,20 @@ def node_mounts(folder: Path) -> list[dict]:
     return [{"hostPath": str(folder), "containerPath": CERTS_DIR_IN_NODE, "readOnly": True}]
 
 
+def _interface_ipv4(name: str) -> str | None:
+    """The first IPv4 address of the host's interface `name` (None if it has none or does not exist)."""
+    import json
+
+    from ..errors import CommandError
+    from ..runner import run
+
+    try:
+        links = json.loads(run(["ip", "-j", "-4", "addr", "show", "dev", name], quiet=True).stdout or "[]")
+    except (CommandError, OSError, ValueError):
+        return None
+    return next((a["local"] for link in links for a in link.get("addr_info", []) if a.get("local")), None)
+
+
 def node_reachable_address(client: Any = None, network: str | None = None) -> str:
     """An address of this host that kind nodes reach: the gateway of `network` (default: `kind` if docker has it,
     else docker's default bridge). A registry for the nodes listens there (and its certificate names it)."""
@@ -81,5 +95,12 @@ def node_reachable_address(client: Any = None, network: str | None = None) -> st
             gateway = config.get("Gateway")
             if gateway and ":" not in gateway:  # the IPv4 gateway: what the nodes' default route leads to
                 return gateway
+        # dockerd (20.10 here) names no Gateway for its default bridge when it made docker0 itself at its first
+        # start (a fresh machine); the gateway is then the bridge interface's own address.
+        bridge = (attrs.get("Options") or {}).get("com.docker.network.bridge.name")
+        if bridge:
+            address = _interface_ipv4(bridge)
+            if address:
+                return address
     raise PrerequisiteError(f"docker has no network {' or '.join(names)} with an IPv4 gateway",
                             "is dockerd running (docker network ls)? kind creates its network `kind` at the first cluster")
