@@ -312,10 +312,21 @@ def build_and_load(settings: Settings, provider: Provider, record: MutableMappin
     images.loaded_s = round(time.monotonic() - begun, 1)
     if record is not None:
         record["images"] = ", ".join(f"{name}={ref.describe()}" for name, ref in sorted(images.refs.items()))
+        sizes = _local_sizes(refs)
+        if sizes:
+            record["image_sizes"] = sizes
         if images.pushed_to:
             record["image_registry"] = images.pushed_to
             record["images_pushed_s"] = str(images.loaded_s)
     return images
+
+
+def _local_sizes(refs: dict[str, ImageRef]) -> str:
+    """The app images' sizes for the report (those in the local engine; given ones may live only in a registry)."""
+    from .docker_engine import ensure_docker
+    from .images import sizes_mb, sizes_summary
+
+    return sizes_summary(sizes_mb({name: ref.tag for name, ref in refs.items()}, client=ensure_docker()))
 
 
 def _install(settings: Settings, run: ClusterRun, images: Images | None, record: MutableMapping[str, str],

@@ -45,6 +45,10 @@ APP_IMAGES: tuple[ImageSpec, ...] = (
 )
 
 
+# The size goals (MB, as `docker image ls` counts: 10^6 bytes) of issue #16; the database's is "no larger".
+SIZE_GOAL_MB = {"backend": 120, "frontend": 150}
+
+
 # ---------------------------------------------------------------------------------------------
 # The app's images
 # ---------------------------------------------------------------------------------------------
@@ -85,6 +89,21 @@ def build_app_images(
         refs[spec.name] = build(spec.repository, context, args, client=client, force=force,
                                 nocache=nocache, label=spec.name, timings=timings)
     return refs
+
+
+def sizes_mb(references: Mapping[str, str], *, client) -> dict[str, float]:
+    """name → size in MB of each image in the local docker engine (references it does not hold are left out)."""
+    from .imagebuild import image_exists
+
+    found = {name: image_exists(client, reference) for name, reference in references.items()}
+    return {name: round(image.attrs["Size"] / 1e6, 1) for name, image in found.items()
+            if image is not None and image.attrs.get("Size") is not None}
+
+
+def sizes_summary(sizes: Mapping[str, float]) -> str:
+    """`backend=119.7 MB (goal ≤ 120)…`, the line the report's context shows."""
+    return ", ".join(f"{name}={mb} MB" + (f" (goal ≤ {SIZE_GOAL_MB[name]})" if name in SIZE_GOAL_MB else "")
+                     for name, mb in sorted(sizes.items()))
 
 
 def prune_stale_images(keep: Mapping[str, ImageRef], *, client) -> list[str]:

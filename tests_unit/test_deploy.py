@@ -378,7 +378,7 @@ def test_warm_steps_and_cached_summary():
 
 class FakeImage:
     def __init__(self, image_id: str, digests: list[str] | None = None) -> None:
-        self.id, self.attrs = image_id, {"RepoDigests": digests or []}
+        self.id, self.attrs = image_id, {"RepoDigests": digests or [], "Size": 119_675_251}
 
 
 def test_skip_image_build_refuses_an_image_that_is_not_local(tmp_path, monkeypatch, world):
@@ -590,6 +590,8 @@ def test_with_a_registry_the_images_are_pushed_not_loaded_and_the_release_names_
     assert backend.tag == "172.18.0.1:5443/team/todo-backend:1@sha256:" + "7" * 64
     assert backend.digest == "172.18.0.1:5443/team/todo-backend@sha256:" + "7" * 64
     assert images.pushed_to == "172.18.0.1:5443/team" and record["image_registry"] == "172.18.0.1:5443/team"
+    # the sizes of the local images (what was pushed), beside #16's goals
+    assert record["image_sizes"] == "backend=119.7 MB (goal ≤ 120), database=119.7 MB, frontend=119.7 MB (goal ≤ 150)"
     assert image_values(images.tags)["backend.image.digest"] == "sha256:" + "7" * 64
 
 
