@@ -495,6 +495,23 @@ def test_an_answer_counts_only_within_its_timeout_and_with_exit_0():
     assert not Answer("t", "task", "cmd", False, 5.0, "", "timed out after 5s", returncode=None, timeout_s=5).answered
 
 
+def test_a_stand_in_run_that_hung_after_its_answer_counts_only_if_its_log_says_the_agent_finished(tmp_path):
+    from deployproof.aiops.assistants import AGENT_EXITED_LOG_LINE, Answer, _agent_exited
+
+    hung = Answer("kubectl-ai", "cluster diagnosis", "cmd", True, 60.0, "Every pod is Running and Ready",
+                  "answered, then did not exit: stopped after 60s", None, 60.0, stopped_after_answer=True)
+    log = tmp_path / "kubectl-ai.log"
+    log.write_text(f'I1130 conversation.go:338] "RunOnce mode, exiting agent loop"\nI1130 conversation.go:165] {AGENT_EXITED_LOG_LINE}\n')
+    kept = _agent_exited(hung, log)
+    assert kept.answered and "its agent had exited" in kept.error
+    log.write_text('I1130 conversation.go:165] Agent state changing from idle to running\n')
+    partial = _agent_exited(hung, log)
+    assert not partial.answered and "may be partial" in partial.error
+    assert not _agent_exited(hung, tmp_path / "missing.log").answered
+    finished = Answer("kubectl-ai", "cluster diagnosis", "cmd", True, 0.4, "ok", returncode=0, timeout_s=60.0)
+    assert _agent_exited(finished, tmp_path / "missing.log") is finished  # a run that exited needs no log
+
+
 def test_a_tool_that_answers_and_then_hangs_is_stopped_and_its_printed_answer_kept(tmp_path):
     from deployproof.aiops.assistants import _ask
 

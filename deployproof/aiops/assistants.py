@@ -13,7 +13,7 @@ import os
 import re
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -25,6 +25,11 @@ from . import standin
 from .detect import Detection
 
 DEFAULT_TIMEOUT = 300.0
+# With the stand-in model every turn answers at once: kubectl-ai's whole run took 0.4 s on a busy 2-core machine.
+# The bound only limits how long a run that hangs on its way out is waited for (see _agent_exited).
+STAND_IN_TIMEOUT = 60.0
+# What kubectl-ai 0.0.25 logs (klog, in $TMPDIR/kubectl-ai.log) when its agent loop ends in --quiet mode.
+AGENT_EXITED_LOG_LINE = "Agent state changing from done to exited"
 ADVISORY = "This is an advisory, read-only task: do not modify any file or cluster resource."
 
 
@@ -133,9 +138,28 @@ def kubectl_ai_with_stand_in(detection: Detection, kubeconfig: Path, namespace: 
                    "PATH": f"{tools.find('kubectl').parent}{os.pathsep}{os.environ.get('PATH', '')}"}
     with standin.LocalModel(standin.DiagnosisScript(namespace)) as model:
         # stdin: an empty pipe, so kubectl-ai never waits on the caller's terminal for more of the query
-        answer = _ask("kubectl-ai", "cluster diagnosis", cmd, timeout=timeout, env={**environment, **model.environment()},
-                      input="", shown_prompt=prompt[:80] + " …")
-    return answer, model.summary()
+        answer = _ask("kubectl-ai", "cluster diagnosis", cmd, timeout=min(timeout, STAND_IN_TIMEOUT),
+                      env={**environment, **model.environment()}, input="", shown_prompt=prompt[:80] + " …")
+    return _agent_exited(answer, workdir / "tmp" / "kubectl-ai.log"), model.summary()
+
+
+def _agent_exited(answer: Answer, log: Path) -> Answer:
+    """An answer printed before kubectl-ai hung counts only if its own log says its agent had finished.
+
+    kubectl-ai 0.0.25's terminal UI looks at the agent's state only when a message arrives
+    (pkg/ui/terminal.go); when the agent sets "exited" after the UI took its last message, nothing wakes the
+    UI and the process never ends. Its agent has then finished: the answer is whole."""
+    if not answer.stopped_after_answer:
+        return answer
+    try:
+        exited = AGENT_EXITED_LOG_LINE in log.read_text(errors="replace")
+    except OSError:
+        exited = False
+    if exited:
+        return replace(answer, error=f"{answer.error}; its agent had exited (its log: {AGENT_EXITED_LOG_LINE!r}), its terminal UI "
+                                     "missed it (kubectl-ai 0.0.25 checks the agent's state only when a message arrives)")
+    return replace(answer, ok=False, stopped_after_answer=False,
+                   error=f"{answer.error}; its log ({log}) does not say its agent finished, so the answer may be partial")
 
 
 def kagent_optimize(detection: Detection, namespace: str, *, timeout: float = DEFAULT_TIMEOUT) -> Answer:
