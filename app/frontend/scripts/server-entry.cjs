@@ -9,8 +9,19 @@
 //    still sending, that close becomes a TCP reset and the client sees "connection reset", never the 431. Here the
 //    answer is JSON, the socket is half-closed after it, and what the client still sends is drained, so the
 //    status arrives.
+// 3. A drain on SIGTERM. Next's own handler calls server.close(), which closes idle keep-alive sockets at once;
+//    a client that sends its next request on such a socket at that moment sees "connection closed" (one lost
+//    request in a frontend rollout, measured). Instead, for DRAIN_ON_TERM_MS every response says
+//    `Connection: close`, so each client that is still sending moves to a new pod on its own; then the server
+//    closes once its in-flight requests end, and the process exits (Next's own signal handler is off:
+//    NEXT_MANUAL_SIG_HANDLE). The chart's preStop sleep has already taken the pod out of the endpoints by then.
 "use strict";
 const http = require("node:http");
+
+const DRAIN_ON_TERM_MS = Number(process.env.TODO_DRAIN_ON_TERM_MS || 3000);
+let draining = false;
+process.env.NEXT_MANUAL_SIG_HANDLE = "true"; // Next leaves SIGTERM/SIGINT to us; its cleanup is called below
+const servers = new Set();
 
 const SOCKET_ADDRESS_HEADER = "x-todo-socket-address";
 const DRAIN_MS = 5000;
@@ -43,13 +54,32 @@ function refuse(error, socket) {
 const emit = http.Server.prototype.emit;
 http.Server.prototype.emit = function emitWithClientAddress(event, ...args) {
   if (event === "request") {
-    const [req] = args;
+    const [req, res] = args;
     req.headers[SOCKET_ADDRESS_HEADER] = (req.socket && req.socket.remoteAddress) || "";
+    servers.add(this);
+    if (draining) res.setHeader("Connection", "close");
   } else if (event === "clientError") {
     refuse(args[0], args[1]);
     return true; // handled: Node's default would destroy the socket under the answer
   }
   return emit.call(this, event, ...args);
 };
+
+function shutdown(signal) {
+  if (draining) return;
+  draining = true;
+  setTimeout(() => {
+    let open = servers.size;
+    const exit = () => process.exit(signal === "SIGINT" ? 130 : 143);
+    if (open === 0) exit();
+    for (const server of servers) {
+      server.close(() => (--open === 0 ? exit() : undefined)); // waits for in-flight requests
+      server.closeIdleConnections();
+    }
+    setTimeout(exit, 10000).unref(); // a request that never ends does not hold the pod past its grace period
+  }, DRAIN_ON_TERM_MS).unref();
+}
+process.on("SIGTERM", () => shutdown("SIGTERM"));
+process.on("SIGINT", () => shutdown("SIGINT"));
 
 require("./next-server.js");

@@ -210,3 +210,24 @@ def test_hash_concurrency_default_comes_from_the_cgroup_memory_limit(app_dir, tm
                          timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == expected
+
+
+# --------------------------------------------------------------------------- shutdown
+
+def test_on_sigterm_a_kept_alive_connection_is_still_served_and_told_to_close_then_the_server_exits(app_dir, limits_db, logdir):
+    """A rollout's SIGTERM: a client on an open keep-alive connection gets its next answer (with Connection: close),
+    not a closed socket; once the drain ends the process exits with 143."""
+    import os
+    import signal
+
+    with frontend_with(app_dir, limits_db, logdir, TODO_DRAIN_ON_TERM_MS="2000") as frontend:
+        with httpx.Client(base_url=frontend.url, timeout=5) as client:
+            first = client.get("/api/health")
+            assert first.status_code == 200 and first.headers.get("connection", "keep-alive") != "close"
+            os.killpg(frontend.proc.pid, signal.SIGTERM)
+            time.sleep(0.5)
+            during = client.get("/api/health")  # the same pooled connection
+            assert during.status_code == 200 and during.headers.get("connection") == "close", during.headers
+        begun = time.monotonic()
+        assert frontend.proc.wait(15) == 143
+        assert time.monotonic() - begun < 10
