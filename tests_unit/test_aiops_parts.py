@@ -596,3 +596,15 @@ def test_the_apis_reading_of_pods_holds_the_diagnosis_to_account(tmp_path):
     diagnosis = diagnose(write_folder(tmp_path / "d", CRASHLOOP))
     assert unexplained(diagnosis, troubles) == {"todo-frontend-2": "NotReady", "todo-frontend-3": "Restarted"}
     assert unexplained(diagnose(write_folder(tmp_path / "h", HEALTHY)), {}) == {}
+
+
+def test_rendered_objects_keep_a_number_like_label_a_string_for_go_parsers():
+    """An image content tag can be all digits (0755583421306815 was, in a rehearsal): kube-score read it as a float."""
+    import yaml
+
+    from deployproof.aiops.analyzers import dump_for_go
+
+    labels = {"app.kubernetes.io/version": "0755583421306815", "tag": "1e10", "name": "todo-frontend", "build": "deadbeef"}
+    text = dump_for_go({"metadata": {"labels": labels}, "spec": {"replicas": 1}})
+    assert "'0755583421306815'" in text and "'1e10'" in text and "name: todo-frontend" in text
+    assert "replicas: 1" in text and yaml.safe_load(text)["metadata"]["labels"] == labels

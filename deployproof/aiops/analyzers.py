@@ -64,9 +64,27 @@ def render_charts(workdir: Path, environment: str = "embedded", *, release: str 
     for obj in objects:
         obj.setdefault("metadata", {}).setdefault("namespace", namespace)
         path = workdir / f"{obj['kind']}-{obj['metadata']['name']}.yaml"
-        path.write_text(yaml.safe_dump(obj, sort_keys=False))
+        path.write_text(dump_for_go(obj))
         paths.append(path)
     return paths
+
+
+class _GoSafeDumper(yaml.SafeDumper):
+    """PyYAML leaves a string such as `0755583421306815` (an image's content tag, all digits by chance) unquoted,
+    since YAML 1.1 reads no number in it; Go's YAML parser (kube-score's) reads a float and rejects the label."""
+
+
+def _quoted_if_number_like(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    number_like = any(c.isdigit() for c in value) and all(c in "0123456789abcdefABCDEF._+-xXoO" for c in value)
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="'" if number_like else None)
+
+
+_GoSafeDumper.add_representer(str, _quoted_if_number_like)
+
+
+def dump_for_go(obj: object) -> str:
+    """YAML that Go's parsers read back with the same types (number-like strings quoted; quoting more is harmless)."""
+    return yaml.dump(obj, Dumper=_GoSafeDumper, sort_keys=False)
 
 
 def _object_of(path: str) -> str:
