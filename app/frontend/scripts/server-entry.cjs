@@ -20,7 +20,7 @@ const http = require("node:http");
 
 const DRAIN_ON_TERM_MS = Number(process.env.TODO_DRAIN_ON_TERM_MS || 3000);
 let draining = false;
-process.env.NEXT_MANUAL_SIG_HANDLE = "true"; // Next leaves SIGTERM/SIGINT to us; its cleanup is called below
+process.env.NEXT_MANUAL_SIG_HANDLE = "true"; // Next leaves SIGTERM/SIGINT to shutdown() below
 const servers = new Set();
 
 const SOCKET_ADDRESS_HEADER = "x-todo-socket-address";

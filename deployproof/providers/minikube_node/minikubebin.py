@@ -24,7 +24,7 @@ from ... import golocks, versions
 from ...paths import cache_dir
 from ...progress import say, step
 from ...runner import run, run_streaming
-from ..kind_node.kindbin import go_version  # the Go toolchain version that names every cached build
+from ..kind_node.kindbin import go_env, go_version  # the Go toolchain version that names every cached build
 
 PACKAGES = (f"{versions.MINIKUBE_MODULE}/cmd/minikube",)
 # Our storage-provisioner's source (minikube's own provisioner without leader election: see its comment).
@@ -77,7 +77,7 @@ def wrapper() -> golocks.GoWrapper:
 
 
 def _env(cgo: bool) -> dict[str, str]:
-    return {"GOFLAGS": "-buildvcs=false", "GO111MODULE": "on", "CGO_ENABLED": "1" if cgo else "0"}
+    return {**go_env(), "CGO_ENABLED": "1" if cgo else "0"}  # the kind builds' Go env; minikube itself needs cgo
 
 
 def ensure_storage_provisioner(timings: dict[str, float] | None = None) -> Path:
