@@ -126,3 +126,16 @@ def test_chat_bad_input(api):
         assert response.status_code == status, (body, response.text)
         assert response.json()["detail"]
     assert api.client.post(f"/api/{api.user_id}/chat", content=b"{oops", headers={"Content-Type": "application/json"}).status_code == 400
+
+
+def test_outgoing_clients_share_one_tls_context_that_still_verifies():
+    # Built once per process (a fresh one per MCP session cost ~50 ms of CPU per chat turn), and sharing it must
+    # not weaken it: certificates and host names are still checked.
+    import ssl
+
+    from todo_backend.tls import client_tls_context
+
+    context = client_tls_context()
+    assert context is client_tls_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED
+    assert context.check_hostname

@@ -20,6 +20,7 @@ from starlette.exceptions import HTTPException
 
 from .errors import JwksUnavailable
 from .settings import Settings
+from .tls import client_tls_context
 
 log = logging.getLogger("todo_backend.auth")
 JWKS_RETRY_PAUSES_S = (0.2, 0.5)  # between fetch attempts after a transport error (_fetch)
@@ -78,7 +79,7 @@ class JwksCache:
         answer 503 (seen once in a fuzz run while the frontend's HPA went from 3 pods to 1)."""
         for pause in (*JWKS_RETRY_PAUSES_S, None):
             try:
-                async with httpx2.AsyncClient(timeout=5.0, trust_env=False) as client:
+                async with httpx2.AsyncClient(timeout=5.0, trust_env=False, verify=client_tls_context()) as client:
                     response = await client.get(self.url)
                     response.raise_for_status()
                     return response.json()

@@ -17,6 +17,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.types import CallToolResult, TextContent
 
 from ..logs import request_id_var
+from ..tls import client_tls_context
 
 
 class ToolCallError(RuntimeError):
@@ -59,7 +60,7 @@ async def mcp_tool_session(url: str, bearer_token: str, timeout: float = 30.0) -
     if request_id:  # the tool calls log under the chat request's id
         headers["X-Request-ID"] = request_id
     # mcp 2 runs on httpx2 (httpx's successor): its transport accepts only an httpx2 client.
-    async with httpx2.AsyncClient(headers=headers, timeout=timeout, trust_env=False) as http_client:
+    async with httpx2.AsyncClient(headers=headers, timeout=timeout, trust_env=False, verify=client_tls_context()) as http_client:
         async with streamable_http_client(url, http_client=http_client) as (read, write):
             async with ClientSession(read, write) as session:
                 await session.initialize()
