@@ -1,7 +1,8 @@
 """SC-3 (throughput and latency): Locust ramps simulated users in steps (bounded: at most 30 users, under
 3 minutes) and measures per step the throughput and latency the app delivers. From the steps it finds the
 knee (adding users stops adding throughput) and reports it, then holds the run to
-bounds that a slow or broken deployment fails: throughput keeps rising at least up to SCALES_TO_USERS, p95
+bounds that a slow or broken deployment fails (a step's latency covers every request that ended on its plateau,
+from the locustfile's request log): throughput keeps rising at least up to SCALES_TO_USERS, p95
 stays under P95_BOUND_MS and no request fails below the knee, and past it throughput levels off without
 collapsing. A PNG of RPS, p95 and replicas over time goes to the report folder.
 
@@ -76,7 +77,8 @@ def test_step_load_records_throughput_latency_and_the_knee(k8s, release, app_url
                     marks=[(s.start, f"{s.users} users") for s in steps])
 
     for step in steps:
-        figures[f"step_{step.users}u"] = f"{step.rps} rps, p50 {step.p50_ms} ms, p95 {step.p95_ms} ms, {step.failures} failed"
+        figures[f"step_{step.users}u"] = (f"{step.rps} rps, p50 {step.p50_ms} ms, p95 {step.p95_ms} ms over {step.samples} requests, "
+                                          f"{step.failures} failed")
     figures.update({
         "load_requests": result.total.requests,
         "load_failures": result.total.failures,
@@ -127,6 +129,8 @@ def test_step_load_records_throughput_latency_and_the_knee(k8s, release, app_url
         figures[f"{r.container}_cpu_p95_step_load"] = f"{rightsizing.format_cpu(r.usage.cpu_p95)} (request {r.current['cpu_request']}, limit {r.current['cpu_limit']})"
 
     assert [s.users for s in steps] == [u for u, _ in STEPS], f"expected a plateau per step, got {[(s.users, s.seconds) for s in steps]}"
+    assert all(s.samples for s in steps), (
+        f"no request of steps {[s.users for s in steps if not s.samples]} is in the request log {run.prefix}_requests.csv")
     assert not assessment.problems, "the step load breaks its bounds:\n  " + "\n  ".join(assessment.problems)
     assert result.total.failure_ratio <= MAX_FAILURE_RATIO, (
         f"{result.total.failures} of {result.total.requests} requests failed; see {result.folder}/locust_failures.csv")

@@ -69,6 +69,25 @@ def test_history_keeps_the_aggregate_and_steps_are_plateaus_of_the_user_count(tm
     assert steps[1].requests == 162 and steps[1].failures == 1 and steps[1].rps == 18.0 and steps[1].p95_ms == 450
 
 
+def test_a_steps_latency_covers_every_request_that_ended_on_its_plateau() -> None:
+    from deployproof.load.results import RequestRecord, percentile
+
+    history = [HistoryPoint(100 + i, 5, 10, 0, 20, 900, 900, 10 * i, 0) for i in range(10)]
+    # 100 requests on the plateau (100, 109]: 94 fast, 6 slow; Locust's window (900 ms) is not what counts.
+    inside = [RequestRecord(100.5 + i * 0.085, "GET /api/[user]/tasks", 600.0 if i % 17 == 0 else 40.0, True) for i in range(100)]
+    outside = [RequestRecord(99.0, "POST /api/auth/sign-up/email", 5000.0, True), RequestRecord(109.5, "POST /api/[user]/chat", 5000.0, True)]
+    [step] = steps_from_history(history, outside[:1] + inside + outside[1:])
+    assert step.samples == 100 and step.p50_ms == 40.0 and step.p95_ms == 600.0 and step.p99_ms == 600.0
+    [step] = steps_from_history(history, [r for r in inside if r.ms < 100])
+    assert step.p95_ms == 40.0
+    [step] = steps_from_history(history)  # no request log: Locust's window at the plateau's end
+    assert step.samples is None and step.p95_ms == 900
+    [step] = steps_from_history(history, [])  # a log with nothing on the plateau: no figure, not a fast one
+    assert step.samples == 0 and step.p95_ms is None
+    assert percentile([5.0, 1.0, 3.0, 2.0, 4.0], 95) == 5.0 and percentile([5.0, 1.0, 3.0, 2.0, 4.0], 50) == 3.0
+    assert percentile([], 95) is None
+
+
 def _step(users: int, rps: float, p95: float):
     from deployproof.load.results import StepStats
 
@@ -238,3 +257,8 @@ def test_a_short_real_run_against_a_fake_app_on_loopback(tmp_path: Path) -> None
     assert result.total.requests > 20 and result.total.failures == 0
     assert set(result.served_by) == {"todo-backend-0", "todo-backend-1"}
     assert result.history and max(p.users for p in result.history) == 4
+    # The locustfile's request log: every request Locust counted, under the same labels, in the run's time (a
+    # request of each of the 4 users may end as Locust stops, after its final stats were written: seen once in 7).
+    assert result.total.requests <= len(result.requests) <= result.total.requests + 4
+    assert {r.label for r in result.requests} == labels
+    assert all(r.ok and result.started_at <= r.at <= result.ended_at for r in result.requests)

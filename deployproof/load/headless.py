@@ -20,7 +20,7 @@ from pathlib import Path
 from ..errors import CommandError, DeployProofError
 from ..progress import say
 from ..runner import _tail, start_background
-from .results import LoadResult, parse_history, parse_stats, read_served_by
+from .results import REQUESTS_SUFFIX, LoadResult, parse_history, parse_stats, read_requests, read_served_by
 from .targets import LoadTargets
 
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -151,7 +151,8 @@ class LoadRun:
         endpoints, total = parse_stats(Path(f"{self.prefix}_stats.csv"))
         served_by, first_seen = read_served_by(self.served_by_path)
         history = parse_history(Path(f"{self.prefix}_stats_history.csv"))
-        return LoadResult(endpoints=endpoints, total=total, history=history, served_by=served_by,
+        requests = read_requests(Path(f"{self.prefix}{REQUESTS_SUFFIX}"))
+        return LoadResult(endpoints=endpoints, total=total, history=history, requests=requests, served_by=served_by,
                           served_by_first_seen=first_seen, started_at=self.started_at, ended_at=time.time(), folder=self.folder)
 
     def _log_tail(self) -> str:

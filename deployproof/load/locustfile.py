@@ -13,6 +13,8 @@ environment variable, so one file serves every run:
 Beside Locust's CSV files (same --csv prefix) it writes what it ran and when its steps changed:
   <prefix>_scenario.json   the scenario as this process runs it: task weights, wait times, steps, spawn rate
   <prefix>_timeline.jsonl  a line per step change, flushed at once, so a test can follow the run live
+  <prefix>_requests.csv    a line per request (when its answer came, name, milliseconds, ok): a step's percentiles
+                           over every request of its plateau, not Locust's ~10-second window at its end
 
 The target must pass deployproof.load.targets' rule (loopback, a node of a cluster deployproof created, or what
 --allow-load-to names; the parent hands the rule down in DEPLOYPROOF_LOAD_TARGETS): any other --host stops the run
@@ -21,6 +23,7 @@ before the first request.
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import random
@@ -71,6 +74,7 @@ WAIT_MAX_S = _env_number("DEPLOYPROOF_LOAD_WAIT_MAX", 1.5)
 # Next to Locust's CSV files (deployproof.load.results reads them under these names).
 SCENARIO_SUFFIX = "_scenario.json"
 TIMELINE_SUFFIX = "_timeline.jsonl"
+REQUESTS_SUFFIX = "_requests.csv"
 CHAT_MESSAGES = (
     "show my tasks",
     "what's left to do?",
@@ -126,6 +130,33 @@ def _record_scenario(environment, **_kwargs) -> None:
     }
     with open(prefix + SCENARIO_SUFFIX, "w") as out:
         json.dump(scenario, out, indent=2)
+
+
+_request_log = None  # (file, csv writer) while the run goes on
+
+
+@events.init.add_listener
+def _open_request_log(environment, **_kwargs) -> None:
+    global _request_log
+    prefix = _csv_prefix(environment)
+    if prefix:
+        out = open(prefix + REQUESTS_SUFFIX, "w", newline="")
+        writer = csv.writer(out)
+        writer.writerow(["at", "type", "name", "ms", "ok"])
+        _request_log = (out, writer)
+
+
+@events.request.add_listener
+def _log_request(request_type: str, name: str, response_time: float, exception=None, **_kwargs) -> None:
+    # Fired as the answer (or the error) arrives: `at` is when the request ended.
+    if _request_log is not None:
+        _request_log[1].writerow([f"{time.time():.3f}", request_type, name, f"{response_time:.1f}", 0 if exception else 1])
+
+
+@events.quitting.add_listener
+def _close_request_log(**_kwargs) -> None:
+    if _request_log is not None:
+        _request_log[0].close()
 
 
 @events.spawning_complete.add_listener

@@ -4,19 +4,22 @@ Locust writes `<prefix>_stats.csv` (cumulative per endpoint plus "Aggregated") a
 --csv-full-history, `<prefix>_stats_history.csv`: a row a second per endpoint and for the aggregate,
 whose percentiles cover the last ~10 seconds and whose "Total …" columns are cumulative.
 The locustfile adds `<prefix>_scenario.json` (what it ran) and `<prefix>_timeline.jsonl` (when its steps
-changed, written as they happen, so a test can act at a step's start and end while the run goes on).
+changed, written as they happen, so a test can act at a step's start and end while the run goes on) and
+`<prefix>_requests.csv` (a line per request as it ended: a step's percentiles cover all of its requests).
 """
 
 from __future__ import annotations
 
 import csv
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 AGGREGATED = "Aggregated"
 SCENARIO_SUFFIX = "_scenario.json"  # the locustfile's names for them (a real run in the unit tests checks both)
 TIMELINE_SUFFIX = "_timeline.jsonl"
+REQUESTS_SUFFIX = "_requests.csv"
 MIN_STEP_POINTS = 5  # a plateau of the user count shorter than this is a ramp, not a step
 
 
@@ -59,9 +62,20 @@ class HistoryPoint:
     total_failures: int
 
 
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request of the run, as the locustfile logged it when it ended."""
+
+    at: float  # epoch seconds its answer (or error) arrived
+    label: str  # "METHOD name", as EndpointStats.label
+    ms: float
+    ok: bool
+
+
 @dataclass
 class StepStats:
-    """One plateau of the user count: throughput from the counts, latency over its last ~10 seconds."""
+    """One plateau of the user count: throughput from the counts; latency over every request that ended in it
+    (`samples` of them), or over Locust's last ~10 seconds of it when the run logged no requests (samples None)."""
 
     users: int
     start: float
@@ -72,6 +86,7 @@ class StepStats:
     p50_ms: float | None
     p95_ms: float | None
     p99_ms: float | None
+    samples: int | None = None
 
     @property
     def seconds(self) -> float:
@@ -85,6 +100,7 @@ class LoadResult:
     endpoints: list[EndpointStats]
     total: EndpointStats
     history: list[HistoryPoint]
+    requests: list[RequestRecord] = field(default_factory=list)
     served_by: dict[str, int] = field(default_factory=dict)
     served_by_first_seen: dict[str, float] = field(default_factory=dict)
     started_at: float = 0.0  # epoch seconds the Locust process started
@@ -99,7 +115,7 @@ class LoadResult:
         raise KeyError(f"{label!r} not in {[e.label for e in self.endpoints]}")
 
     def steps(self) -> list[StepStats]:
-        return steps_from_history(self.history)
+        return steps_from_history(self.history, self.requests or None)
 
 
 def _number(text: str) -> float | None:
@@ -146,11 +162,30 @@ def parse_history(path: Path) -> list[HistoryPoint]:
     return points
 
 
-def steps_from_history(history: list[HistoryPoint], min_points: int = MIN_STEP_POINTS) -> list[StepStats]:
+def read_requests(path: Path) -> list[RequestRecord]:
+    """`<prefix>_requests.csv`, in the order the requests ended; none when the run wrote no such file."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as handle:
+        return [RequestRecord(at=float(row["at"]), label=f"{row['type']} {row['name']}".strip(), ms=float(row["ms"]), ok=row["ok"] == "1")
+                for row in csv.DictReader(handle)]
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """Nearest-rank percentile: the smallest value with at least q % of the values at or below it."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+def steps_from_history(history: list[HistoryPoint], requests: list[RequestRecord] | None = None,
+                       min_points: int = MIN_STEP_POINTS) -> list[StepStats]:
     """Plateaus of the user count (at least `min_points` seconds), each with its throughput and latency.
 
-    Throughput is exact (cumulative counts at the plateau's ends); latency is Locust's window of the
-    last ~10 seconds at the plateau's end, so a step's first seconds (users signing up) weigh little.
+    Throughput is exact (cumulative counts at the plateau's ends). Latency covers every request that ended on
+    the plateau when `requests` are given: a 20-user step's p95 rests on ~600 requests, where Locust's own
+    window of the last ~10 seconds holds ~180 and one slow second moves it. Without them, that window is used.
     """
     steps: list[StepStats] = []
     run: list[HistoryPoint] = []
@@ -159,11 +194,15 @@ def steps_from_history(history: list[HistoryPoint], min_points: int = MIN_STEP_P
             if len(run) >= min_points and run[0].users > 0:
                 first, last = run[0], run[-1]
                 seconds = max(last.timestamp - first.timestamp, 1.0)
-                requests = last.total_requests - first.total_requests
+                count = last.total_requests - first.total_requests
+                latency: tuple[float | None, float | None, float | None, int | None] = (last.p50_ms, last.p95_ms, last.p99_ms, None)
+                if requests is not None:
+                    times = [r.ms for r in requests if first.timestamp < r.at <= last.timestamp]
+                    latency = (percentile(times, 50), percentile(times, 95), percentile(times, 99), len(times))
                 steps.append(StepStats(
-                    users=first.users, start=first.timestamp, end=last.timestamp, requests=requests,
-                    failures=last.total_failures - first.total_failures, rps=round(requests / seconds, 2),
-                    p50_ms=last.p50_ms, p95_ms=last.p95_ms, p99_ms=last.p99_ms,
+                    users=first.users, start=first.timestamp, end=last.timestamp, requests=count,
+                    failures=last.total_failures - first.total_failures, rps=round(count / seconds, 2),
+                    p50_ms=latency[0], p95_ms=latency[1], p99_ms=latency[2], samples=latency[3],
                 ))
             run = []
         if point is not None:
