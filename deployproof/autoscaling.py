@@ -9,6 +9,8 @@ of the behaviour's stabilization window.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -140,6 +142,27 @@ def _ready_exactly(items: list[Any], replicas: int) -> tuple[bool, Any]:
     status = items[0].status
     seen = {"spec": items[0].spec.replicas, "ready": status.ready_replicas or 0, "total": status.replicas or 0}
     return seen["spec"] == replicas and seen["ready"] == replicas and seen["total"] == replicas, seen
+
+
+@contextmanager
+def held_at(k8s: Any, namespace: str, specs: list[HpaSpec], replicas: dict[str, int]) -> Iterator[None]:
+    """Hold each HPA's target at `replicas[target]` (its minReplicas = maxReplicas = that count) for the block, and
+    give every HPA its own bounds back afterwards, whatever happened in it. For a measurement at a fixed capacity:
+    a knee read while the HPA adds pods mixes the app's capacity with the cost of starting pods on the node."""
+    held: list[HpaSpec] = []
+    try:
+        for spec in specs:
+            count = replicas[spec.target]
+            say(f"holding {spec.target} at {count} replicas (HPA {spec.name}: min = max = {count}, "
+                f"its own {spec.min_replicas}–{spec.max_replicas} afterwards)")
+            held.append(spec)
+            k8s.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
+                spec.name, namespace, {"spec": {"minReplicas": count, "maxReplicas": count}})
+        yield
+    finally:
+        for spec in held:
+            k8s.autoscaling.patch_namespaced_horizontal_pod_autoscaler(
+                spec.name, namespace, {"spec": {"minReplicas": spec.min_replicas, "maxReplicas": spec.max_replicas}})
 
 
 def wait_scale_out(k8s: Any, namespace: str, spec: HpaSpec, timeout: float) -> dict[str, Any]:
