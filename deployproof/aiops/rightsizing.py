@@ -30,6 +30,7 @@ import yaml
 
 from ..capacity import Capacity, cluster_capacity, format_cpu, format_memory, quantity  # noqa: F401 (this module's API too)
 from ..charts import APP_CHARTS, UMBRELLA
+from ..percentiles import percentile as nearest_rank
 from ..progress import say
 from .findings import Finding
 
@@ -47,12 +48,8 @@ METRICS = ("metrics.k8s.io", "v1beta1")
 
 
 def percentile(values: list[float], pct: float) -> float:
-    """Nearest-rank percentile (pct in 0..100); 0 for no values."""
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    rank = max(1, math.ceil(pct / 100 * len(ordered)))
-    return ordered[rank - 1]
+    """Nearest-rank percentile (pct in 0..100); 0 for no values (no usage measured is no usage to size for)."""
+    return nearest_rank(values, pct) or 0.0
 
 
 def round_up(value: float, step: float) -> float:

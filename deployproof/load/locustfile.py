@@ -34,6 +34,7 @@ from collections import Counter
 from locust import LoadTestShape, between, events, task
 from locust.contrib.fasthttp import FastHttpUser
 
+from deployproof.load.results import REQUESTS_SUFFIX, SCENARIO_SUFFIX, TIMELINE_SUFFIX  # next to Locust's CSV files
 from deployproof.load.targets import LoadRefused, LoadTargets
 
 TOKEN_REFRESH_S = 600  # Better Auth's JWTs live 15 minutes; runs are far shorter, but a long one stays signed in
@@ -71,10 +72,6 @@ STEPS = parse_steps(os.environ.get("DEPLOYPROOF_LOAD_STEPS", ""))
 SPAWN_RATE = _env_number("DEPLOYPROOF_LOAD_SPAWN_RATE", 2)
 WAIT_MIN_S = _env_number("DEPLOYPROOF_LOAD_WAIT_MIN", 0.5)
 WAIT_MAX_S = _env_number("DEPLOYPROOF_LOAD_WAIT_MAX", 1.5)
-# Next to Locust's CSV files (deployproof.load.results reads them under these names).
-SCENARIO_SUFFIX = "_scenario.json"
-TIMELINE_SUFFIX = "_timeline.jsonl"
-REQUESTS_SUFFIX = "_requests.csv"
 CHAT_MESSAGES = (
     "show my tasks",
     "what's left to do?",

@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..percentiles import percentile
+
 AGGREGATED = "Aggregated"
-SCENARIO_SUFFIX = "_scenario.json"  # the locustfile's names for them (a real run in the unit tests checks both)
+# The files the locustfile writes next to Locust's (it imports these names; a real run in the unit tests reads them).
+SCENARIO_SUFFIX = "_scenario.json"
 TIMELINE_SUFFIX = "_timeline.jsonl"
 REQUESTS_SUFFIX = "_requests.csv"
 MIN_STEP_POINTS = 5  # a plateau of the user count shorter than this is a ramp, not a step
@@ -169,14 +171,6 @@ def read_requests(path: Path) -> list[RequestRecord]:
     with open(path, newline="") as handle:
         return [RequestRecord(at=float(row["at"]), label=f"{row['type']} {row['name']}".strip(), ms=float(row["ms"]), ok=row["ok"] == "1")
                 for row in csv.DictReader(handle)]
-
-
-def percentile(values: list[float], q: float) -> float | None:
-    """Nearest-rank percentile: the smallest value with at least q % of the values at or below it."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
 
 
 def steps_from_history(history: list[HistoryPoint], requests: list[RequestRecord] | None = None,
